@@ -1,0 +1,3 @@
+from aegan.cli import main
+
+main()

@@ -1,0 +1,56 @@
+"""The `aegan` command line: thin wrappers that parse options, call the library and
+render the results with rich."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from aegan import __version__
+from aegan.cli import config_cmd
+from aegan.cli.common import console, set_debug, set_home
+from aegan.cli.prepare import prepare
+
+app = typer.Typer(
+    name="aegan",
+    help="AEGAN-AD: anomalous sound detection for machines (DCASE 2020 / 2022 Task 2).",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"aegan {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    home: Annotated[
+        Path | None,
+        typer.Option(
+            "--home",
+            help="Keep all state (cache, models, config) under this folder.",
+            envvar="AEGAN_HOME",
+        ),
+    ] = None,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of errors.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
+) -> None:
+    set_home(home)
+    set_debug(debug)
+
+
+app.command(rich_help_panel="Data")(prepare)
+app.add_typer(config_cmd.app, name="config", rich_help_panel="Setup")
+
+
+def main() -> None:
+    app(prog_name="aegan")

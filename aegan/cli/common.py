@@ -1,0 +1,162 @@
+"""What every command shares: the console, error reporting, progress bars, options."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from aegan import config as config_mod
+from aegan.dcase import canonical_machine, normalize_year
+from aegan.errors import EXIT_RUNTIME, AeganError
+
+console = Console()
+err_console = Console(stderr=True)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_state = {"debug": False}
+
+
+def set_debug(value: bool) -> None:
+    _state["debug"] = value
+
+
+def reports_errors(func: F) -> F:
+    """Turn a user-fixable error into one message and an exit code, never a traceback.
+
+    With --debug the traceback is shown as well. Ctrl-C exits with 130.
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except AeganError as exc:
+            if _state["debug"]:
+                err_console.print_exception()
+            err_console.print(f"[bold red]Error:[/] {exc.message}", highlight=False)
+            if exc.hint:
+                err_console.print(exc.hint, highlight=False)
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            err_console.print("[yellow]Interrupted.[/]")
+            raise typer.Exit(130) from None
+        except OSError as exc:  # disk full, permission denied, ...
+            if _state["debug"]:
+                err_console.print_exception()
+            where = f" ({exc.filename})" if exc.filename else ""
+            err_console.print(f"[bold red]Error:[/] {exc.strerror or exc}{where}", highlight=False)
+            raise typer.Exit(EXIT_RUNTIME) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+class RichProgress:
+    """A ``aegan.progress.Progress`` callback drawing one rich bar per task."""
+
+    def __init__(self, progress: Progress) -> None:
+        self._progress = progress
+        self._tasks: dict[str, TaskID] = {}
+
+    def __call__(self, task: str, done: float, total: float | None) -> None:
+        if task not in self._tasks:
+            self._tasks[task] = self._progress.add_task(task, total=total)
+        self._progress.update(self._tasks[task], completed=done, total=total)
+
+
+@contextmanager
+def progress_bars(transient: bool = False) -> Iterator[RichProgress]:
+    """Progress bars on stderr, so that stdout stays clean for --json."""
+    columns = (
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=err_console, transient=transient) as progress:
+        yield RichProgress(progress)
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+
+
+# ---------------------------------------------------------------- options
+
+YearOption = Annotated[
+    str, typer.Option("--year", "-y", help="DCASE edition: 20 or 22 (or 2020 / 2022).")
+]
+MachineArg = Annotated[
+    str,
+    typer.Argument(help="Machine type, e.g. fan, ToyCar (case-insensitive).", show_default=False),
+]
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="YAML file overriding the recipe.", dir_okay=False),
+]
+SetOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set", "-s", help="Override one config key, e.g. --set train.epochs=10. Repeatable."
+    ),
+]
+DataDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir",
+        "-d",
+        help="Dataset root holding dev_data/ and eval_data/ (default: the user config or the download folder).",
+        file_okay=False,
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
+
+
+def year_and_machine(year: str, machine: str) -> tuple[int, str]:
+    y = normalize_year(year)
+    return y, canonical_machine(y, machine)
+
+
+def load_config(
+    year: str, machine: str, config_file: Path | None, overrides: list[str] | None
+) -> config_mod.Config:
+    return config_mod.load_config(year, machine, config_file, overrides or [])
+
+
+def data_root(year: int, data_dir: Path | None) -> Path | None:
+    """--data-dir, else the user config's root for the year, else the download folder."""
+    if data_dir is not None:
+        return data_dir
+    return config_mod.load_settings().data_root(year)
+
+
+def set_home(home: Path | None) -> None:
+    if home is not None:
+        os.environ["AEGAN_HOME"] = str(home.expanduser().resolve())
+
+
+def human_bytes(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if abs(n) < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GB"  # pragma: no cover

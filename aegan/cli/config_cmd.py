@@ -1,0 +1,54 @@
+"""`aegan config`: the effective config of a machine, and the user settings file."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+import yaml
+
+from aegan import config as config_mod
+from aegan import paths
+from aegan.cli.common import ConfigOption, SetOption, console, load_config, reports_errors
+
+app = typer.Typer(
+    help="Show the effective config and edit the user settings.", no_args_is_help=True
+)
+
+
+@app.command("show")
+@reports_errors
+def show(
+    machine: Annotated[
+        str | None, typer.Argument(help="Machine type; omit for the user settings.")
+    ] = None,
+    year: Annotated[str, typer.Option("--year", "-y", help="DCASE edition: 20 or 22.")] = "22",
+    config: ConfigOption = None,
+    set_: SetOption = None,
+) -> None:
+    """Print the effective config of MACHINE as YAML (defaults, recipe, --config, --set).
+
+    Without MACHINE, print the user settings (data roots, device, download mirrors).
+    """
+    if machine is None:
+        text = yaml.safe_dump(config_mod.to_dict(config_mod.load_settings()), sort_keys=False)
+    else:
+        text = config_mod.config_yaml(load_config(year, machine, config, set_))
+    console.print(text.rstrip(), highlight=False, markup=False)
+
+
+@app.command("path")
+def path() -> None:
+    """Print where the user settings file is (it may not exist yet)."""
+    console.print(str(paths.user_config_file()), highlight=False)
+
+
+@app.command("set")
+@reports_errors
+def set_value(
+    key: Annotated[str, typer.Argument(help="Settings key, e.g. data.root22 or device.")],
+    value: Annotated[str, typer.Argument(help="New value; 'null' clears it.")],
+) -> None:
+    """Set one key of the user settings file, e.g. `aegan config set data.root22 /data/dcase22`."""
+    config_mod.save_setting(key, value)
+    console.print(f"{key} = {value}  ({paths.user_config_file()})", highlight=False)

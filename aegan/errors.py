@@ -1,0 +1,51 @@
+"""The errors a user can cause and fix.
+
+Each carries a message that says what is wrong and how to fix it, and the exit
+code the command line uses for it. Anything else that escapes is a bug and is
+shown with a traceback.
+"""
+
+from __future__ import annotations
+
+EXIT_RUNTIME = 1
+EXIT_USAGE = 2
+
+
+class AeganError(Exception):
+    """A problem the user can fix; the CLI prints it without a traceback."""
+
+    exit_code = EXIT_RUNTIME
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message}\n{self.hint}" if self.hint else self.message
+
+
+class UsageError(AeganError):
+    """A wrong option, name or value on the command line or in a config file."""
+
+    exit_code = EXIT_USAGE
+
+
+class ConfigError(UsageError):
+    """An unknown config key or a value of the wrong type."""
+
+
+class DataError(AeganError):
+    """Missing, unreadable or misnamed data."""
+
+
+class AudioError(DataError):
+    """A file that cannot be read as audio, or is too short to score."""
+
+
+class ModelError(AeganError):
+    """A model bundle or checkpoint that is missing, corrupt or does not fit."""
+
+
+class DownloadError(AeganError):
+    """A download that failed or did not verify."""
