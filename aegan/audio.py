@@ -60,6 +60,28 @@ def frame_count(samples: int, hop_length: int) -> int:
     return 1 + samples // hop_length
 
 
+def wav_data_shortfall(path: Path) -> tuple[int, int] | None:
+    """(declared, present) byte counts of a RIFF/WAVE data chunk that ends early, else None.
+
+    libsndfile quietly reports the frames that are present, so a download cut
+    short would pass as a shorter clip; the chunk header tells the truth.
+    """
+    with open(path, "rb") as fh:
+        if fh.read(12)[8:12] != b"WAVE":
+            return None
+        size = path.stat().st_size
+        while True:
+            header = fh.read(8)
+            if len(header) < 8:
+                return None
+            chunk_id, chunk_size = header[:4], int.from_bytes(header[4:], "little")
+            if chunk_id == b"data":
+                present = size - fh.tell()
+                unknown = chunk_size in (0, 0xFFFFFFFF)  # streaming writers leave it open
+                return None if unknown or chunk_size <= present else (chunk_size, present)
+            fh.seek(chunk_size + (chunk_size & 1), 1)
+
+
 def probe(path: Path | str, sample_rate: int) -> AudioInfo:
     """Read a file's header only; raise AudioError naming the file if it is not audio."""
     path = Path(path)
@@ -69,6 +91,11 @@ def probe(path: Path | str, sample_rate: int) -> AudioInfo:
         raise _unreadable(path, str(exc).strip() or type(exc).__name__) from None
     if info.frames <= 0:
         raise _unreadable(path, "it holds no samples")
+    shortfall = wav_data_shortfall(path) if info.format == "WAV" else None
+    if shortfall:
+        raise _unreadable(
+            path, f"it is truncated ({shortfall[1]} of {shortfall[0]} data bytes present)"
+        )
     return AudioInfo(
         path=path,
         sample_rate=info.samplerate,
@@ -91,9 +118,7 @@ def read_audio(path: Path | str, sample_rate: int) -> np.ndarray:
     except (sf.LibsndfileError, RuntimeError, OSError) as exc:
         raise _unreadable(path, str(exc).strip() or type(exc).__name__) from None
     if data.shape[0] < info.samples:
-        raise _unreadable(
-            path, f"it is truncated ({data.shape[0]} of {info.samples} samples present)"
-        )
+        raise _unreadable(path, f"it is truncated ({data.shape[0]} of {info.samples} samples read)")
     mono = data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]
     if rate != sample_rate:
         mono = AF.resample(torch.from_numpy(np.ascontiguousarray(mono)), rate, sample_rate).numpy()

@@ -149,7 +149,7 @@ def parse_clip_name(path: Path | str, year: int, machine: str, subset: str, spli
         match = _NAME_2020.match(stem)
         if match:
             label = match["label"]
-            if split == "train" or label is not None:
+            if label is not None or split == "test":
                 return Clip(
                     **common,
                     group=match["group"],

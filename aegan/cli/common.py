@@ -24,7 +24,7 @@ from rich.progress import (
 )
 
 from aegan import config as config_mod
-from aegan.dcase import canonical_machine, normalize_year
+from aegan.dcase import MACHINES, canonical_machine, normalize_year
 from aegan.errors import EXIT_RUNTIME, AeganError
 
 console = Console()
@@ -105,9 +105,25 @@ def print_json(data: Any) -> None:
 YearOption = Annotated[
     str, typer.Option("--year", "-y", help="DCASE edition: 20 or 22 (or 2020 / 2022).")
 ]
+
+
+def complete_machine(ctx: typer.Context, incomplete: str) -> list[str]:
+    """Machine types of the year given so far (both years when none is)."""
+    try:
+        years = [normalize_year(ctx.params["year"])] if ctx.params.get("year") else list(MACHINES)
+    except AeganError:
+        years = list(MACHINES)
+    names = dict.fromkeys(m for y in years for m in MACHINES[y])
+    return [m for m in names if m.lower().startswith(incomplete.lower())]
+
+
 MachineArg = Annotated[
     str,
-    typer.Argument(help="Machine type, e.g. fan, ToyCar (case-insensitive).", show_default=False),
+    typer.Argument(
+        help="Machine type, e.g. fan, ToyCar (case-insensitive).",
+        show_default=False,
+        autocompletion=complete_machine,
+    ),
 ]
 ConfigOption = Annotated[
     Path | None,

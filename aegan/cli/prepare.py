@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from typing import TYPE_CHECKING
 
 from rich.table import Table
 
@@ -22,10 +23,14 @@ from aegan.cli.common import (
     reports_errors,
 )
 from aegan.dcase import require_root
-from aegan.features import PreparedSet, cache_size, prepare_machine
+
+if TYPE_CHECKING:
+    from aegan.features import PreparedSet
 
 
 def _describe(prepared: PreparedSet) -> dict:
+    from aegan.features import cache_size
+
     clips = prepared.features.clips
     frames = prepared.features.frames
     year = clips[0].year
@@ -90,6 +95,8 @@ def prepare(
     overrides = list(set_ or [])
     if train_set is not None:
         overrides.append(f"train_set={train_set}")
+    from aegan.features import prepare_machine
+
     cfg = load_config(year, machine, config, overrides)
     root = require_root(data_root(cfg.year, data_dir), cfg.year)
     with progress_bars(transient=True) as progress:
