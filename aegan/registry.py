@@ -1,0 +1,112 @@
+"""Model names: the published AEGAN-AD models and every bundle trained or imported here.
+
+A model is referred to by name (``fan22``, ``ToyCar20``, a local name given at
+training time; case-insensitive) or by the path of a bundle file. Bundles live
+in the models folder of the user cache; a published model becomes a bundle
+once its checkpoint is fetched and calibrated (``aegan fetch``).
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from pathlib import Path
+
+from aegan import paths
+from aegan.errors import ModelError, UsageError
+
+BUNDLE_SUFFIX = ".safetensors"
+
+
+@dataclass(frozen=True)
+class PublishedModel:
+    """A published checkpoint and the dev-set figure the paper reports for it (SPEC section 7)."""
+
+    name: str
+    year: int
+    machine: str
+    score: str
+    figure: float  # "average" (2020) or "hmean" (2022), in percent
+
+    @property
+    def figure_name(self) -> str:
+        return "average" if self.year == 2020 else "hmean"
+
+
+PUBLISHED: tuple[PublishedModel, ...] = (
+    PublishedModel("fan20", 2020, "fan", "D_lof", 77.01),
+    PublishedModel("pump20", 2020, "pump", "D_lof", 81.26),
+    PublishedModel("slider20", 2020, "slider", "G_x_2_sum", 86.50),
+    PublishedModel("ToyCar20", 2020, "ToyCar", "D_knn", 86.62),
+    PublishedModel("ToyConveyor20", 2020, "ToyConveyor", "G_z_2_min", 73.27),
+    PublishedModel("valve20", 2020, "valve", "G_z_cos_sum", 77.60),
+    PublishedModel("bearing22", 2022, "bearing", "G_z_1_sum", 76.03),
+    PublishedModel("fan22", 2022, "fan", "G_z_cos_min", 65.83),
+    PublishedModel("gearbox22", 2022, "gearbox", "G_z_cos_min", 75.27),
+    PublishedModel("slider22", 2022, "slider", "D_lof", 74.06),
+    PublishedModel("ToyCar22", 2022, "ToyCar", "G_z_1_sum", 78.46),
+)
+
+
+def published(name: str) -> PublishedModel | None:
+    for model in PUBLISHED:
+        if model.name.lower() == name.lower():
+            return model
+    return None
+
+
+def published_for(year: int, machine: str) -> PublishedModel | None:
+    for model in PUBLISHED:
+        if (model.year, model.machine) == (year, machine):
+            return model
+    return None
+
+
+def bundle_path(name: str) -> Path:
+    """Where the bundle of a model name lives (published names use their official spelling)."""
+    model = published(name)
+    return paths.models_dir() / f"{model.name if model else name}{BUNDLE_SUFFIX}"
+
+
+def local_names() -> list[str]:
+    folder = paths.models_dir()
+    if not folder.is_dir():
+        return []
+    return sorted(p.name.removesuffix(BUNDLE_SUFFIX) for p in folder.glob(f"*{BUNDLE_SUFFIX}"))
+
+
+def _looks_like_path(model: str | Path) -> bool:
+    text = str(model)
+    return isinstance(model, Path) or "/" in text or "\\" in text or text.endswith(BUNDLE_SUFFIX)
+
+
+def resolve_bundle(model: str | Path) -> tuple[Path, str]:
+    """(bundle path, model name) of a name or path; a clear error says how to get it."""
+    if _looks_like_path(model):
+        path = Path(model).expanduser()
+        if not path.is_file():
+            raise ModelError(
+                f"Model bundle {path} does not exist.", "Check the path given to --model."
+            )
+        return path, path.name.removesuffix(BUNDLE_SUFFIX)
+    name = str(model)
+    for local in local_names():
+        if local.lower() == name.lower():
+            return bundle_path(local), local
+    known = published(name)
+    if known is not None:
+        raise ModelError(
+            f"The published model {known.name} is not fetched yet.",
+            f"Run `aegan fetch {known.name}` (it needs the {known.machine} training data to calibrate).",
+        )
+    candidates = [m.name for m in PUBLISHED] + local_names()
+    close = difflib.get_close_matches(
+        name.lower(), [c.lower() for c in candidates], n=3, cutoff=0.5
+    )
+    lookup = {c.lower(): c for c in candidates}
+    hint = (
+        f"Did you mean {', '.join(lookup[c] for c in close)}?"
+        if close
+        else "See `aegan models` for the available models."
+    )
+    raise UsageError(f"Unknown model {name!r}.", hint)
