@@ -9,8 +9,11 @@ once its checkpoint is fetched and calibrated (``aegan fetch``).
 from __future__ import annotations
 
 import difflib
+import json
 from dataclasses import dataclass
 from pathlib import Path
+
+from safetensors import SafetensorError, safe_open
 
 from aegan import paths
 from aegan.errors import ModelError, UsageError
@@ -73,6 +76,59 @@ def local_names() -> list[str]:
     if not folder.is_dir():
         return []
     return sorted(p.name.removesuffix(BUNDLE_SUFFIX) for p in folder.glob(f"*{BUNDLE_SUFFIX}"))
+
+
+@dataclass(frozen=True)
+class LocalModel:
+    """A bundle in the models folder, described from its metadata alone (no tensors read)."""
+
+    name: str
+    path: Path
+    year: int
+    machine: str
+    score: str
+    source: str
+    size: int
+    modified: float
+
+
+def describe_bundle(path: Path) -> LocalModel | None:
+    """A bundle's name, year, machine, score and source; None if it is not a readable bundle."""
+    try:
+        with safe_open(str(path), framework="pt") as fh:
+            metadata = fh.metadata() or {}
+        cfg = json.loads(metadata["config"])
+        provenance = json.loads(metadata.get("provenance", "{}"))
+        stat = path.stat()
+    except (SafetensorError, OSError, ValueError, KeyError):
+        return None
+    return LocalModel(
+        name=path.name.removesuffix(BUNDLE_SUFFIX),
+        path=path,
+        year=int(cfg["year"]),
+        machine=str(cfg["machine"]),
+        score=str(cfg["detect"]["score"]),
+        source=str(provenance.get("source", "unknown")),
+        size=stat.st_size,
+        modified=stat.st_mtime,
+    )
+
+
+def local_models() -> list[LocalModel]:
+    found = (describe_bundle(bundle_path(name)) for name in local_names())
+    return [model for model in found if model is not None]
+
+
+def default_model(year: int, machine: str) -> str:
+    """The model ``aegan test`` uses when none is named: the newest local one of this machine."""
+    mine = [m for m in local_models() if (m.year, m.machine) == (year, machine)]
+    if mine:
+        return max(mine, key=lambda m: m.modified).name
+    known = published_for(year, machine)
+    hint = f"`aegan train {machine} --year {str(year)[2:]}`"
+    if known:
+        hint += f" or `aegan fetch {known.name}`"
+    raise ModelError(f"No model of {machine} (DCASE {year}) is available.", f"Get one with {hint}.")
 
 
 def _looks_like_path(model: str | Path) -> bool:

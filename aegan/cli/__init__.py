@@ -12,6 +12,7 @@ from aegan import __version__
 from aegan.cli import config_cmd
 from aegan.cli.common import console, set_debug, set_home
 from aegan.cli.prepare import prepare
+from aegan.cli.testing import test
 
 app = typer.Typer(
     name="aegan",
@@ -49,6 +50,7 @@ def root(
 
 
 app.command(rich_help_panel="Data")(prepare)
+app.command(rich_help_panel="Models")(test)
 app.add_typer(config_cmd.app, name="config", rich_help_panel="Setup")
 
 

@@ -145,6 +145,32 @@ DataDirOption = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
+GpuOption = Annotated[
+    str | None,
+    typer.Option(
+        "--gpu",
+        "-g",
+        help="Device: a GPU index (0), several (0,1; training only) or cpu. Default: the first GPU if any.",
+    ),
+]
+
+
+def complete_model(incomplete: str) -> list[str]:
+    from aegan.registry import PUBLISHED, local_names
+
+    names = dict.fromkeys([m.name for m in PUBLISHED] + local_names())
+    return [n for n in names if n.lower().startswith(incomplete.lower())]
+
+
+ModelOption = Annotated[
+    str | None,
+    typer.Option(
+        "--model",
+        "-m",
+        help="Model name (fan22, a local name; see `aegan models`) or a bundle path.",
+        autocompletion=complete_model,
+    ),
+]
 
 
 def year_and_machine(year: str, machine: str) -> tuple[int, str]:
