@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+from contextlib import contextmanager
+
 import numpy as np
 import pytest
 import soundfile as sf
@@ -31,3 +35,71 @@ def write_tone(path, seconds=2.0, sample_rate=16000, freq=440.0, channels=1, see
     path.parent.mkdir(parents=True, exist_ok=True)
     sf.write(str(path), data, sample_rate, subtype="PCM_16")
     return path
+
+
+SMALL_NET = [
+    "net.isize=32", "feat.n_mels=32", "feat.segment_frames=32",
+    "net.ndf=8", "net.ngf=8", "net.nz=16",
+]  # fmt: skip
+"""--set overrides for a tiny model: the architecture is generic in size."""
+
+
+@contextmanager
+def aegan_home_at(folder):
+    """AEGAN_HOME for session-scoped fixtures (monkeypatch is per test)."""
+    before = os.environ.get("AEGAN_HOME")
+    os.environ["AEGAN_HOME"] = str(folder)
+    try:
+        yield folder
+    finally:
+        if before is None:
+            os.environ.pop("AEGAN_HOME", None)
+        else:
+            os.environ["AEGAN_HOME"] = before
+
+
+@pytest.fixture(scope="session")
+def synth22(tmp_path_factory):
+    """A small synthetic DCASE 2022 fan data set: 3 dev + 3 eval sections, 1.5-s clips."""
+    from aegan.synth import SynthSpec, write_dataset
+
+    root = tmp_path_factory.mktemp("synth22")
+    spec = SynthSpec(
+        year=2022, machines=("fan",), seconds=1.5, train_source=6, train_target=2,
+        test_normal=3, test_anomaly=3, seed=0,
+    )  # fmt: skip
+    write_dataset(root, spec)
+    return root
+
+
+@pytest.fixture(scope="session")
+def small_bundle(synth22, tmp_path_factory):
+    """A calibrated bundle of an untrained tiny fan model (weights from a fixed seed)."""
+    import torch
+
+    from aegan import config
+    from aegan.detector import Detector, base_provenance
+    from aegan.features import prepare_machine
+    from aegan.nets import Discriminator, Generator
+
+    home = tmp_path_factory.mktemp("bundle_home")
+    with aegan_home_at(home):
+        cfg = config.load_config(22, "fan", overrides=[*SMALL_NET, "train_set=dev"])
+        prepared = prepare_machine(cfg, synth22, include_test=False)
+        torch.manual_seed(0)
+        detector = Detector.calibrate(
+            cfg, Generator(cfg.net), Discriminator(cfg.net), [prepared["dev_train"].features],
+            provenance=base_provenance("trained", selection="last"), name="fan-small",
+        )  # fmt: skip
+        return detector.save(home / "fan-small.safetensors")
+
+
+@pytest.fixture
+def installed_bundle(small_bundle):
+    """The small bundle copied into this test's models folder, as model 'fan-small'."""
+    from aegan import paths
+
+    target = paths.models_dir() / small_bundle.name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(small_bundle, target)
+    return target
