@@ -1,3 +1,26 @@
-"""aegan: AEGAN-AD anomalous sound detection for machines (DCASE 2020 / 2022 Task 2)."""
+"""aegan: AEGAN-AD anomalous sound detection for machines (DCASE 2020 / 2022 Task 2).
+
+from aegan import Detector
+detector = Detector.load("fan22")
+detector.score("mic.wav")           # a float; higher is more anomalous
+detector.score("mic.wav") > detector.threshold()
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+__all__ = ["Detector", "__version__"]
+
+if TYPE_CHECKING:
+    from aegan.detector import Detector
+
+
+def __getattr__(name: str) -> Any:
+    # Imported on first use, so that the command line starts without loading torch.
+    if name == "Detector":
+        from aegan.detector import Detector
+
+        return Detector
+    raise AttributeError(f"module 'aegan' has no attribute {name!r}")

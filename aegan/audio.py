@@ -10,6 +10,7 @@ clip at ``max - top_db``.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +20,8 @@ import torch
 import torchaudio.functional as AF
 
 from aegan.config import FeatureConfig
-from aegan.errors import AudioError
+from aegan.dcase import AUDIO_SUFFIXES
+from aegan.errors import AudioError, DataError
 
 AMIN = 1e-10  # librosa's floor before taking the log
 
@@ -41,7 +43,7 @@ class AudioInfo:
 
 def _unreadable(path: Path, reason: str) -> AudioError:
     return AudioError(
-        f"Cannot read {path} as audio: {reason}.",
+        f"Cannot read {path} as audio: {reason.rstrip('.')}.",
         "Check that it is a WAV or FLAC file (re-download or re-export it), or remove it.",
     )
 
@@ -168,3 +170,40 @@ class LogMel(torch.nn.Module):
         db = 10.0 * torch.log10(torch.clamp(self.power_mel(waves), min=AMIN))
         floor = db.amax(dim=(-2, -1), keepdim=True) - self.top_db
         return torch.maximum(db, floor)
+
+
+def _is_audio(path: Path) -> bool:
+    return path.is_file() and path.suffix.lower() in AUDIO_SUFFIXES
+
+
+def find_audio_files(inputs: Sequence[str | Path]) -> list[Path]:
+    """Files named by paths, folders (searched recursively) and glob patterns, in order.
+
+    Duplicates are dropped. A path or pattern that matches nothing is an error
+    naming it, so a typo is not silently scored as an empty set.
+    """
+    found: dict[Path, None] = {}
+    for item in inputs:
+        text = str(item)
+        path = Path(text).expanduser()
+        if path.is_dir():
+            matches = sorted(p for p in path.rglob("*") if _is_audio(p))
+        elif path.is_file():
+            matches = [path]
+        elif any(ch in text for ch in "*?["):
+            matches = sorted(p for p in _glob(path) if _is_audio(p))
+        else:
+            raise DataError(f"{text} does not exist.", "Check the path.")
+        if not matches:
+            raise DataError(
+                f"No .wav or .flac files in {text}.",
+                "Point at audio files, a folder of them or a glob.",
+            )
+        found.update(dict.fromkeys(matches))
+    return list(found)
+
+
+def _glob(pattern: Path) -> list[Path]:
+    anchor = Path(pattern.anchor) if pattern.is_absolute() else Path()
+    relative = str(pattern.relative_to(anchor)) if pattern.is_absolute() else str(pattern)
+    return list(anchor.glob(relative))

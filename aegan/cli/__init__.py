@@ -11,7 +11,10 @@ import typer
 from aegan import __version__
 from aegan.cli import config_cmd
 from aegan.cli.common import console, set_debug, set_home
+from aegan.cli.fetch import fetch
+from aegan.cli.models import models
 from aegan.cli.prepare import prepare
+from aegan.cli.score import score
 from aegan.cli.testing import test
 
 app = typer.Typer(
@@ -50,7 +53,10 @@ def root(
 
 
 app.command(rich_help_panel="Data")(prepare)
+app.command(rich_help_panel="Data")(fetch)
 app.command(rich_help_panel="Models")(test)
+app.command(rich_help_panel="Use")(score)
+app.command(rich_help_panel="Models")(models)
 app.add_typer(config_cmd.app, name="config", rich_help_panel="Setup")
 
 

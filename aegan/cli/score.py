@@ -1,0 +1,147 @@
+"""`aegan score`: anomaly scores and decisions for recordings."""
+
+from __future__ import annotations
+
+import csv
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.table import Table
+
+from aegan.cli.common import (
+    GpuOption,
+    JsonOption,
+    console,
+    print_json,
+    progress_bars,
+    reports_errors,
+)
+
+if TYPE_CHECKING:
+    from aegan.detector import FileScore
+
+EXIT_UNREADABLE = 1
+EXIT_ANOMALY = 3
+
+
+def _complete_score(incomplete: str) -> list[str]:
+    from aegan.config import SCORE_NAMES
+
+    return [n for n in SCORE_NAMES if n.lower().startswith(incomplete.lower())]
+
+
+def _rows(results: list[FileScore], threshold: float) -> list[dict]:
+    return [
+        {
+            "file": str(r.path),
+            "score": r.score,
+            "threshold": threshold,
+            "decision": None if r.error else ("anomaly" if r.anomalous else "normal"),
+            "error": r.error,
+        }
+        for r in results
+    ]
+
+
+def _common_parent(rows: list[dict]) -> Path | None:
+    parents = {Path(row["file"]).parent for row in rows}
+    if len(rows) < 2:
+        return None
+    common = Path(os.path.commonpath([str(p) for p in parents]))
+    return common if str(common) not in ("", "/", ".") else None
+
+
+def _table(rows: list[dict], model: str, score: str) -> Table:
+    parent = _common_parent(rows)
+    title = f"{score} of model {model}" + (f", files under {parent}" if parent else "")
+    table = Table(title=title, title_justify="left")
+    table.add_column("file", overflow="fold")
+    table.add_column("score", justify="right")
+    table.add_column("threshold", justify="right")
+    table.add_column("decision")
+    for row in rows:
+        shown = str(Path(row["file"]).relative_to(parent)) if parent else row["file"]
+        if row["error"]:
+            table.add_row(shown, "-", "-", f"[red]unreadable: {row['error']}[/]")
+        else:
+            decision = "[bold red]ANOMALY[/]" if row["decision"] == "anomaly" else "normal"
+            table.add_row(shown, f"{row['score']:.6g}", f"{row['threshold']:.6g}", decision)
+    return table
+
+
+def _write_csv(rows: list[dict]) -> None:
+    writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+
+
+@reports_errors
+def score(
+    inputs: Annotated[
+        list[str],
+        typer.Argument(help="WAV/FLAC files, folders (recursive) or globs.", show_default=False),
+    ],
+    model: Annotated[
+        str, typer.Option("--model", "-m", help="Model name (see `aegan models`) or bundle path.")
+    ],
+    score_name: Annotated[
+        str | None,
+        typer.Option(
+            "--score",
+            help="Use another of the 19 scores instead of the model's.",
+            autocompletion=_complete_score,
+        ),
+    ] = None,
+    json_out: JsonOption = False,
+    csv_out: Annotated[bool, typer.Option("--csv", help="Print CSV on stdout.")] = False,
+    fail_on_anomaly: Annotated[
+        bool,
+        typer.Option(
+            "--fail-on-anomaly", help=f"Exit with code {EXIT_ANOMALY} when any file is anomalous."
+        ),
+    ] = False,
+    gpu: GpuOption = None,
+) -> None:
+    """Score recordings with a model: anomaly score, threshold and decision per file.
+
+    Files are read at any sample rate and mixed to mono; each must last at least
+    one model input (about 4 s at full size). Exit codes: 0 all files scored,
+    1 some file could not be read (the others are still scored), 3 with
+    --fail-on-anomaly when any file is anomalous, 2 a usage error.
+    """
+    from aegan.audio import find_audio_files
+    from aegan.config import load_settings
+    from aegan.detector import Detector
+    from aegan.devices import parse_device
+    from aegan.scores import score_index
+
+    if json_out and csv_out:
+        raise typer.BadParameter("use --json or --csv, not both")
+    if score_name is not None:
+        score_index(score_name)  # a wrong name fails before any work
+    files = find_audio_files(inputs)
+    detector = Detector.load(model).to(parse_device(gpu, load_settings().device))
+    name = score_name or detector.score_name
+    with progress_bars(transient=True) as progress:
+        results = detector.score_files(files, score=name, progress=progress)
+    rows = _rows(results, detector.threshold(name))
+    if json_out:
+        print_json({"model": detector.name, "score": name, "files": rows})
+    elif csv_out:
+        _write_csv(rows)
+    else:
+        console.print(_table(rows, detector.name or model, name))
+        anomalous = sum(r["decision"] == "anomaly" for r in rows)
+        failed = sum(r["error"] is not None for r in rows)
+        console.print(
+            f"{anomalous} of {len(rows)} anomalous"
+            + (f", {failed} unreadable" if failed else "")
+            + "."
+        )
+    if fail_on_anomaly and any(r["decision"] == "anomaly" for r in rows):
+        raise typer.Exit(EXIT_ANOMALY)
+    if any(r["error"] for r in rows):
+        raise typer.Exit(EXIT_UNREADABLE)
