@@ -16,9 +16,11 @@ from pathlib import Path
 from safetensors import SafetensorError, safe_open
 
 from aegan import paths
+from aegan.dcase import MACHINES
 from aegan.errors import ModelError, UsageError
 
 BUNDLE_SUFFIX = ".safetensors"
+CHECKPOINT_SUFFIX = ".pth"
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,26 @@ def published_for(year: int, machine: str) -> PublishedModel | None:
         if (model.year, model.machine) == (year, machine):
             return model
     return None
+
+
+def require_published(name: str) -> PublishedModel:
+    """The published model of a name (any letter case); a wrong name lists the close ones."""
+    model = published(name)
+    if model is not None:
+        return model
+    hint = _did_you_mean(name, [m.name for m in PUBLISHED])
+    machines = {m.lower(): m for year in MACHINES.values() for m in year}
+    if name.lower() in machines:
+        hint += (
+            f" {machines[name.lower()]} is a machine type: to download its data, run "
+            f"`aegan fetch --data {machines[name.lower()]} --year 22` (or --year 20)."
+        )
+    raise UsageError(f"{name!r} is not a published model.", hint)
+
+
+def checkpoint_path(model: PublishedModel) -> Path:
+    """Where the fetched original checkpoint of a published model is kept."""
+    return paths.checkpoints_dir() / f"{model.name}{CHECKPOINT_SUFFIX}"
 
 
 def bundle_path(name: str) -> Path:
@@ -155,14 +177,78 @@ def resolve_bundle(model: str | Path) -> tuple[Path, str]:
             f"The published model {known.name} is not fetched yet.",
             f"Run `aegan fetch {known.name}` (it needs the {known.machine} training data to calibrate).",
         )
-    candidates = [m.name for m in PUBLISHED] + local_names()
-    close = difflib.get_close_matches(
-        name.lower(), [c.lower() for c in candidates], n=3, cutoff=0.5
+    raise UsageError(
+        f"Unknown model {name!r}.", _did_you_mean(name, [m.name for m in PUBLISHED] + local_names())
     )
+
+
+def _did_you_mean(name: str, candidates: list[str]) -> str:
     lookup = {c.lower(): c for c in candidates}
-    hint = (
-        f"Did you mean {', '.join(lookup[c] for c in close)}?"
-        if close
-        else "See `aegan models` for the available models."
+    close = difflib.get_close_matches(name.lower(), list(lookup), n=3, cutoff=0.5)
+    if close:
+        return f"Did you mean {', '.join(lookup[c] for c in close)}?"
+    return "See `aegan models` for the available models."
+
+
+# ---------------------------------------------------------------- the overview
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """One row of ``aegan models``: a published model, a local bundle, or both.
+
+    ``state`` is "ready" (a bundle to use), "checkpoint only" (fetched, not yet
+    calibrated: the training data was missing) or "not fetched".
+    """
+
+    name: str
+    year: int
+    machine: str
+    score: str
+    published: PublishedModel | None
+    source: str  # published, trained or imported
+    state: str
+    path: Path | None
+    size: int | None
+
+
+def _bundle_entry(bundle: LocalModel, model: PublishedModel | None) -> ModelEntry:
+    source = "published" if model is not None and bundle.source != "trained" else bundle.source
+    return ModelEntry(
+        name=bundle.name,
+        year=bundle.year,
+        machine=bundle.machine,
+        score=bundle.score,
+        published=model,
+        source=source,
+        state="ready",
+        path=bundle.path,
+        size=bundle.size,
     )
-    raise UsageError(f"Unknown model {name!r}.", hint)
+
+
+def _unfetched_entry(model: PublishedModel) -> ModelEntry:
+    checkpoint = checkpoint_path(model)
+    fetched = checkpoint.is_file()
+    return ModelEntry(
+        name=model.name,
+        year=model.year,
+        machine=model.machine,
+        score=model.score,
+        published=model,
+        source="published",
+        state="checkpoint only" if fetched else "not fetched",
+        path=checkpoint if fetched else None,
+        size=checkpoint.stat().st_size if fetched else None,
+    )
+
+
+def model_entries() -> list[ModelEntry]:
+    """Every published model, then every other local bundle, with its state on disk."""
+    local = {m.name.lower(): m for m in local_models()}
+    entries = []
+    for model in PUBLISHED:
+        bundle = local.pop(model.name.lower(), None)
+        entries.append(_unfetched_entry(model) if bundle is None else _bundle_entry(bundle, model))
+    entries.extend(_bundle_entry(bundle, None) for bundle in local.values())
+    return entries

@@ -13,6 +13,10 @@ One ``FakeHub`` on 127.0.0.1 (a free port) answers like:
 Faults can be switched on per request: an HTTP status, a connection cut after
 some bytes, a slow answer (to trigger a client timeout), or ignoring Range.
 Every request is logged with its Range header so tests can check resumption.
+``serve_dcase`` publishes a DCASE tree on disk (e.g. from ``aegan.synth``) as
+the official Zenodo archives and evaluator files. Fixtures: ``fake_hub`` (the
+server), ``hub_settings`` (HubSettings pointing at it) and ``closed_port_url``
+(a server that refuses connections, as when offline).
 
 PYTEST_DONT_REWRITE (no assertions here; test_hub imports this module before
 pytest loads it as the plugin that provides the fixtures).
@@ -21,20 +25,29 @@ pytest loads it as the plugin that provides the fixtures).
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import re
 import socket
 import threading
 import time
 import urllib.parse
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from aegan import ground_truth
+from aegan.archives import dcase_archives
+from aegan.config import HubSettings
+from aegan.datasets import GROUND_TRUTH_2020_RECORD
+
 SHARE_TOKEN = "f00dfeed1234"
+EVALUATOR_2022_PATH = "/Kota-Dohi/dcase2022_evaluator/main"
 MAX_DELAY = 2.0  # a slow answer never holds a server thread longer than this
 
 
@@ -113,6 +126,34 @@ class FakeHub:
     def log(self, path: str, range_header: str | None) -> None:
         with self._lock:
             self.requests.append(LoggedRequest(path, range_header))
+
+    def serve_dcase(self, root: Path, year: int, machine: str) -> None:
+        """Zip one machine's data under ``root`` into its Zenodo records, and serve the
+        eval ground truth under ``root/ground_truth`` as the evaluators publish it."""
+        for archive in dcase_archives(year, machine, "all"):
+            entries = {
+                f"{machine}/{split}/{wav.name}": wav.read_bytes()
+                for split in archive.splits
+                for wav in sorted((root / f"{archive.subset}_data" / machine / split).glob("*.wav"))
+            }
+            record = self.zenodo.setdefault(archive.record, ZenodoRecord({}))
+            record.files[archive.name] = zip_bytes(entries)
+        truth = root / "ground_truth"
+        for path in sorted(truth.rglob("*.csv")):
+            relative = path.relative_to(truth).as_posix()
+            if year == 2022:
+                self.raw[f"{EVALUATOR_2022_PATH}/{relative}"] = path.read_bytes()
+            else:
+                record = self.zenodo.setdefault(GROUND_TRUTH_2020_RECORD, ZenodoRecord({}))
+                record.files[relative] = path.read_bytes()
+
+
+def zip_bytes(entries: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in entries.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
 
 
 def _handler_for(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
@@ -268,8 +309,13 @@ class _FakeHandler(BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def fake_hub() -> Iterator[FakeHub]:
+def fake_hub(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeHub]:
+    """The fake server; the 2022 evaluator's raw files are looked up on it too, and
+    requests go to it directly even where the user has a proxy configured."""
+    monkeypatch.setenv("no_proxy", "*")
+    monkeypatch.setenv("NO_PROXY", "*")
     hub = FakeHub().start()
+    monkeypatch.setattr(ground_truth, "RAW_URL_2022", hub.url + EVALUATOR_2022_PATH)
     try:
         yield hub
     finally:
@@ -277,8 +323,21 @@ def fake_hub() -> Iterator[FakeHub]:
 
 
 @pytest.fixture
-def closed_port_url() -> str:
+def hub_settings(fake_hub: FakeHub) -> HubSettings:
+    return HubSettings(
+        seafile_url=fake_hub.url,
+        seafile_token=SHARE_TOKEN,
+        zenodo_url=fake_hub.url,
+        timeout=2.0,
+        retries=2,
+    )
+
+
+@pytest.fixture
+def closed_port_url(monkeypatch: pytest.MonkeyPatch) -> str:
     """A loopback URL nothing listens on: connecting is refused, like being offline."""
+    monkeypatch.setenv("no_proxy", "*")
+    monkeypatch.setenv("NO_PROXY", "*")
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]

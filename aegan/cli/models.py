@@ -1,0 +1,42 @@
+"""`aegan models`: the published models and every local bundle, with their state."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from rich.table import Table
+
+from aegan.cli.common import JsonOption, console, human_bytes, print_json, reports_errors
+
+STATE_STYLES = {"ready": "green", "checkpoint only": "yellow", "not fetched": "dim"}
+
+
+@reports_errors
+def models(json_out: JsonOption = False) -> None:
+    """List the published models and every local bundle: score, source, state and size.
+
+    Names work in any letter case wherever a model is asked for (--model fan22);
+    a published model becomes ready with `aegan fetch NAME`.
+    """
+    from aegan import paths
+    from aegan.registry import model_entries
+
+    entries = model_entries()
+    if json_out:
+        print_json([dataclasses.asdict(e) for e in entries])
+        return
+    table = Table(title="Models", title_justify="left")
+    for header in ("name", "year", "machine", "score", "published", "source", "state", "size"):
+        table.add_column(header, justify="right" if header == "size" else "left")
+    for e in entries:
+        known = e.published
+        figure = f"{known.figure_name} {known.figure:.2f}" if known else "-"
+        style = STATE_STYLES.get(e.state, "")
+        table.add_row(
+            e.name, str(e.year), e.machine, e.score, figure, e.source,
+            f"[{style}]{e.state}[/]", human_bytes(e.size) if e.size else "-",
+        )  # fmt: skip
+    console.print(table)
+    console.print(f"Models folder: {paths.models_dir()}", highlight=False)
+    if any(e.state != "ready" for e in entries):
+        console.print("Get a published model with [bold]aegan fetch NAME[/].")
