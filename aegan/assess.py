@@ -23,7 +23,7 @@ from aegan.detector import Detector, now_iso
 from aegan.errors import DataError
 from aegan.evaluate import Evaluation, evaluate, write_submission
 from aegan.features import load_or_compute, set_name
-from aegan.ground_truth import read_ground_truth, with_ground_truth
+from aegan.ground_truth import ground_truth_folder, read_ground_truth, with_ground_truth
 from aegan.progress import Progress, no_progress
 from aegan.registry import published_for
 from aegan.scores import ClipScores
@@ -72,11 +72,6 @@ class Assessment:
         }
 
 
-def default_ground_truth(root: Path) -> Path | None:
-    folder = root / "ground_truth"
-    return folder if folder.is_dir() else None
-
-
 def labelled_test_clips(
     detector: Detector, root: Path, subset: str, ground_truth: Path | None = None
 ) -> list[Clip]:
@@ -90,8 +85,8 @@ def labelled_test_clips(
             f"--split {subset}`, or pass --data-dir.",
         )
     if subset == "eval" and any(c.label is None for c in clips):
-        folder = ground_truth or default_ground_truth(root)
-        if folder is not None:
+        folder = ground_truth or ground_truth_folder(root)
+        if folder.is_dir():
             clips = with_ground_truth(clips, read_ground_truth(folder, cfg.year, cfg.machine))
     return clips
 

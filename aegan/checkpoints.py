@@ -10,7 +10,6 @@ computed from the training data (``import_checkpoint``).
 
 from __future__ import annotations
 
-import hashlib
 import pickle
 import zipfile
 from collections.abc import Mapping
@@ -21,6 +20,7 @@ import torch
 
 from aegan.config import Config
 from aegan.detector import Detector, base_provenance
+from aegan.download import file_digests
 from aegan.errors import ModelError
 from aegan.features import prepare_machine
 from aegan.nets import Discriminator, Generator
@@ -84,14 +84,6 @@ def networks_from_checkpoint(
     return generator.eval(), discriminator.eval(), recorded
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def import_checkpoint(
     path: Path,
     cfg: Config,
@@ -114,7 +106,7 @@ def import_checkpoint(
     provenance = base_provenance(
         "imported",
         checkpoint=Path(path).name,
-        checkpoint_sha256=sha256_of(path),
+        checkpoint_sha256=file_digests(Path(path))[1],
         recorded_figure=recorded,
         train_set=cfg.train_set,
         **(source or {}),

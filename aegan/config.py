@@ -422,7 +422,7 @@ class Settings:
         configured = getattr(self.data, f"root{str(year)[2:]}")
         if configured:
             return Path(configured).expanduser()
-        fetched = paths.data_dir() / f"dcase{year}"
+        fetched = paths.dcase_data_dir(year)
         return fetched if fetched.is_dir() else None
 
 

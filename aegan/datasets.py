@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aegan import paths
 from aegan.archives import Archive, archive_complete, dcase_archives, extract_archive, write_marker
 from aegan.config import HubSettings
 from aegan.dcase import canonical_machine, machine_dir, normalize_year
@@ -26,7 +25,12 @@ from aegan.download import (
     get_json,
 )
 from aegan.errors import DataError, DownloadError
-from aegan.ground_truth import EVAL_LIST_2020, TRUTH_KINDS_2022, ground_truth_sources
+from aegan.ground_truth import (
+    EVAL_LIST_2020,
+    TRUTH_KINDS_2022,
+    ground_truth_folder,
+    ground_truth_sources,
+)
 from aegan.progress import Progress
 
 GROUND_TRUTH_2020_RECORD = 3951620
@@ -52,11 +56,6 @@ class FetchSummary:
     folders: list[Path] = field(default_factory=list)
     ground_truth: list[Path] = field(default_factory=list)
     ground_truth_error: str | None = None
-
-
-def download_root(year: int) -> Path:
-    """Where downloaded data of a year goes unless the user chose a root."""
-    return paths.data_dir() / f"dcase{year}"
 
 
 # ---------------------------------------------------------------- Zenodo
@@ -224,10 +223,6 @@ def fetch_dataset(
 # ---------------------------------------------------------------- eval ground truth
 
 
-def ground_truth_dir(root: Path | str) -> Path:
-    return Path(root) / "ground_truth"
-
-
 def _ground_truth_hint(year: int, settings: HubSettings, folder: Path) -> str:
     if year == 2020:
         source = f"{EVAL_LIST_2020} from {record_page(settings, GROUND_TRUTH_2020_RECORD)}"
@@ -259,7 +254,7 @@ def fetch_ground_truth(
     year = normalize_year(year)
     machine = canonical_machine(year, machine)
     root = Path(root).expanduser()
-    folder = ground_truth_dir(root)
+    folder = ground_truth_folder(root)
     hint = _ground_truth_hint(year, settings, folder)
     policy = DownloadPolicy.from_settings(settings, backoff)
     summary = FetchSummary(root=root, folders=[folder])

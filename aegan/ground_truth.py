@@ -21,6 +21,9 @@ from pathlib import Path
 from aegan.dcase import EVAL_SECTIONS_2022, Clip, canonical_machine, normalize_year
 from aegan.errors import DataError
 
+GROUND_TRUTH_DIR = "ground_truth"
+"""Folder of a dataset root that holds the evaluators' files (where fetch and synth put them)."""
+
 # Eval ground truth, laid out as the official evaluators expect it.
 EVAL_LIST_2020 = "eval_data_list.csv"
 URL_2020 = "https://zenodo.org/records/3951620/files/eval_data_list.csv"
@@ -166,3 +169,7 @@ def with_ground_truth(
         else dataclasses.replace(clip, label=truth[clip.name][0], domain=truth[clip.name][1])
         for clip in clips
     ]
+
+
+def ground_truth_folder(root: Path | str) -> Path:
+    return Path(root) / GROUND_TRUTH_DIR

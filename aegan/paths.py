@@ -59,6 +59,11 @@ def data_dir() -> Path:
     return cache_dir() / "data"
 
 
+def dcase_data_dir(year: int) -> Path:
+    """Where downloaded data of a DCASE year goes unless the user chose a root."""
+    return data_dir() / f"dcase{year}"
+
+
 def runs_dir() -> Path:
     """Training runs: per-epoch checkpoints and logs."""
     return cache_dir() / "runs"

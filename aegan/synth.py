@@ -52,12 +52,12 @@ from aegan.dcase import (
     normalize_year,
 )
 from aegan.errors import DataError, UsageError
+from aegan.ground_truth import GROUND_TRUTH_DIR
 from aegan.paths import atomic_path, write_text_atomic
 from aegan.progress import Progress, no_progress
 
 ANOMALY_KINDS = ("partial", "drift", "clicks", "burst")
 SUBSETS = ("dev", "eval")
-GROUND_TRUTH_DIR = "ground_truth"
 
 DEV_IDS_2020 = ("00", "02", "04")
 EVAL_IDS_2020 = ("01", "03", "05")

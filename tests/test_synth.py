@@ -15,7 +15,8 @@ from sklearn.metrics import roc_auc_score
 
 from aegan.dcase import Clip, discover, parse_clip_name
 from aegan.errors import DataError, UsageError
-from aegan.synth import GROUND_TRUTH_DIR, SynthSpec, SynthSummary, groups_of, write_dataset
+from aegan.ground_truth import GROUND_TRUTH_DIR
+from aegan.synth import SynthSpec, SynthSummary, groups_of, write_dataset
 
 SPEC_2022 = SynthSpec(
     year=22, machines=("fan", "valve"), seconds=1.0, train_source=4, train_target=2,

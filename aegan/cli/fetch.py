@@ -88,9 +88,9 @@ def parse_targets(names: list[str], year: str | None, data: bool) -> list[Target
 
 def resolve_root(year: int, data_dir: Path | None) -> Path:
     """--data-dir, else the user config's root, else the download folder (even if absent)."""
-    from aegan.datasets import download_root
+    from aegan.paths import dcase_data_dir
 
-    return data_root(year, data_dir) or download_root(year)
+    return data_root(year, data_dir) or dcase_data_dir(year)
 
 
 def command(*words: str | Path) -> str:
@@ -110,7 +110,7 @@ def recipe_options(config: Path | None, set_: list[str] | None) -> list[str | Pa
 
 
 def render_data(target: Target, summary: FetchSummary, dir_option: list[str | Path]) -> None:
-    from aegan.datasets import ground_truth_dir
+    from aegan.ground_truth import ground_truth_folder
 
     what = f"{target.machine} (DCASE {target.year}) data"
     if summary.downloaded:
@@ -120,7 +120,7 @@ def render_data(target: Target, summary: FetchSummary, dir_option: list[str | Pa
     for folder in summary.folders:
         console.print(f"  {folder}", highlight=False)
     if summary.ground_truth:
-        console.print(f"Eval ground truth: {ground_truth_dir(summary.root)}", highlight=False)
+        console.print(f"Eval ground truth: {ground_truth_folder(summary.root)}", highlight=False)
     if summary.ground_truth_error:
         console.print(
             f"[yellow]The eval ground truth was not fetched:[/] {summary.ground_truth_error}",
