@@ -28,9 +28,6 @@ from aegan.progress import Progress, no_progress
 from aegan.registry import published_for
 from aegan.scores import ClipScores
 
-RESULTS_FILE = "results.json"
-SCORES_FILE = "scores.csv"
-
 
 @dataclass
 class Assessment:
@@ -126,18 +123,20 @@ def write_results(result: Assessment) -> list[Path]:
     decisions = result.decisions.astype(int) if cfg.year == 2022 else None
     files = write_submission(result.folder, cfg.year, cfg.machine, result.clips, chosen, decisions)
     files.append(_write_scores_csv(result))
-    results_path = result.folder / RESULTS_FILE
+    results_path = result.folder / paths.RESULTS_FILE
     paths.write_text_atomic(results_path, json.dumps(result.to_dict(), indent=2, allow_nan=False))
     files.append(results_path)
     return files
 
 
 def _write_scores_csv(result: Assessment) -> Path:
-    path = result.folder / SCORES_FILE
+    path = result.folder / paths.SCORES_FILE
     with paths.atomic_path(path) as tmp, open(tmp, "w", newline="") as fh:
         writer = csv.writer(fh, lineterminator="\n")
         writer.writerow(["file_name", "group", "domain", "label", *SCORE_NAMES])
         for clip, row in zip(result.clips, result.scores.values, strict=True):
             label = "" if clip.label is None else clip.label
-            writer.writerow([clip.name, clip.group, clip.domain or "", label, *map(repr, row)])
+            writer.writerow(
+                [clip.name, clip.group, clip.domain or "", label, *(repr(float(v)) for v in row)]
+            )
     return path

@@ -18,6 +18,11 @@ import platformdirs
 APP_NAME = "aegan"
 HOME_ENV = "AEGAN_HOME"
 
+RESULTS_FILE = "results.json"
+"""In a results folder of ``aegan test``: the figures and what produced them."""
+SCORES_FILE = "scores.csv"
+"""In a results folder: every test clip's 19 scores."""
+
 
 def home() -> Path | None:
     """The folder named by ``AEGAN_HOME``, or None when it is unset."""

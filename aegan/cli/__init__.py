@@ -12,10 +12,13 @@ from aegan import __version__
 from aegan.cli import config_cmd
 from aegan.cli.common import console, set_debug, set_home
 from aegan.cli.fetch import fetch
+from aegan.cli.localize import localize
 from aegan.cli.models import models
 from aegan.cli.prepare import prepare
+from aegan.cli.report import report
 from aegan.cli.score import score
 from aegan.cli.testing import test
+from aegan.cli.train import train
 
 app = typer.Typer(
     name="aegan",
@@ -53,9 +56,12 @@ def root(
 
 
 app.command(rich_help_panel="Data")(prepare)
+app.command(rich_help_panel="Models")(train)
 app.command(rich_help_panel="Data")(fetch)
 app.command(rich_help_panel="Models")(test)
 app.command(rich_help_panel="Use")(score)
+app.command(rich_help_panel="Use")(localize)
+app.command(rich_help_panel="Models")(report)
 app.command(rich_help_panel="Models")(models)
 app.add_typer(config_cmd.app, name="config", rich_help_panel="Setup")
 
