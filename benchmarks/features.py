@@ -29,7 +29,12 @@ def write_clips(folder: Path, n: int, seconds: float) -> None:
     train.mkdir(parents=True, exist_ok=True)
     for i in range(n):
         wave = 0.2 * np.sin(2 * np.pi * (150 + i % 50) * t) + 0.05 * rng.standard_normal(t.size)
-        sf.write(str(train / f"section_00_source_train_normal_{i:04d}.wav"), wave, 16000, subtype="PCM_16")
+        sf.write(
+            str(train / f"section_00_source_train_normal_{i:04d}.wav"),
+            wave,
+            16000,
+            subtype="PCM_16",
+        )
 
 
 def measure(folder: Path, n: int) -> dict:
@@ -78,7 +83,9 @@ def main() -> None:
     small, large = results
     growth = large["peak_rss"] - small["peak_rss"]
     array_growth = large["feature_bytes"] - small["feature_bytes"]
-    print(f"  peak growth {growth / 2**20:.1f} MiB for {array_growth / 2**20:.1f} MiB more features")
+    print(
+        f"  peak growth {growth / 2**20:.1f} MiB for {array_growth / 2**20:.1f} MiB more features"
+    )
 
 
 if __name__ == "__main__":
