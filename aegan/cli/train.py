@@ -1,0 +1,318 @@
+"""`aegan train`: train a machine's model, validate each epoch, save the bundle."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from aegan.cli.common import (
+    ConfigOption,
+    DataDirOption,
+    MachineArg,
+    SetOption,
+    YearOption,
+    console,
+    data_root,
+    err_console,
+    load_config,
+    reports_errors,
+    year_and_machine,
+)
+from aegan.errors import UsageError
+
+if TYPE_CHECKING:
+    from aegan.config import Config
+    from aegan.runs import EpochRecord
+    from aegan.train import TrainCallbacks, TrainResult
+    from aegan.wgan import BatchReport
+
+TOP_SCORES = 3
+"""Scores shown in the per-epoch validation table (plus the recipe's)."""
+
+
+class TrainDisplay:
+    """Bars for epochs, batches and long steps; a validation table after each epoch."""
+
+    def __init__(self, cfg: Config, quiet: bool = False) -> None:
+        self.cfg = cfg
+        self.quiet = quiet
+        self.bars = Progress(
+            TextColumn("[progress.description]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            TextColumn("{task.fields[info]}"),
+            console=err_console,
+            disable=quiet,
+        )
+        self._epochs: TaskID | None = None
+        self._batches: TaskID | None = None
+        self._steps: dict[str, TaskID] = {}
+
+    def __enter__(self) -> TrainDisplay:
+        self.bars.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bars.__exit__(*exc)
+
+    def callbacks(self) -> TrainCallbacks:
+        from aegan.train import TrainCallbacks
+
+        return TrainCallbacks(
+            progress=self.progress, on_batch=self.batch, on_epoch=self.epoch, on_note=self.note
+        )
+
+    def progress(self, task: str, done: float, total: float | None) -> None:
+        """A bar per long step (features, validation, calibration), gone when it is done."""
+        if task not in self._steps:
+            self._steps[task] = self.bars.add_task(task, total=total, info="")
+        self.bars.update(self._steps[task], completed=done, total=total)
+        if total is not None and done >= total:
+            self.bars.remove_task(self._steps.pop(task))
+
+    def batch(self, report: BatchReport) -> None:
+        epochs = self.cfg.train.epochs
+        if self._epochs is None:
+            self._epochs = self.bars.add_task(
+                "epochs", total=epochs, completed=report.epoch - 1, info=""
+            )
+        if self._batches is None:
+            self._batches = self.bars.add_task("", total=report.batches, info="")
+        losses = report.losses
+        info = (
+            f"D {losses['loss_d']:.3f}  G {losses['loss_g']:.4f}  recon {losses['recon']:.4f}  "
+            f"{report.segments_per_s:,.0f} seg/s"
+        )
+        self.bars.update(
+            self._batches,
+            description=f"epoch {report.epoch}/{epochs}",
+            completed=report.batch,
+            total=report.batches,
+            info=info,
+        )
+
+    def epoch(self, record: EpochRecord) -> None:
+        if self._epochs is not None:
+            self.bars.update(self._epochs, completed=record.epoch)
+        if self.quiet:
+            return
+        losses = record.losses
+        self.bars.console.print(
+            f"[bold]epoch {record.epoch}/{self.cfg.train.epochs}[/]  D {losses['loss_d']:.4f}  "
+            f"G {losses['loss_g']:.4f}  recon {losses['recon']:.4f}  {record.seconds:.1f} s  "
+            f"{record.segments_per_s:,.0f} seg/s"
+            + (f"  validation {record.validation_seconds:.1f} s" if record.figures else ""),
+            highlight=False,
+        )
+        if record.figures:
+            self.bars.console.print(self._validation_table(record))
+
+    def _validation_table(self, record: EpochRecord) -> Table:
+        recipe = self.cfg.detect.score
+        ranked = sorted(
+            (name for name, v in record.figures.items() if not math.isnan(v)),
+            key=lambda name: -record.figures[name],
+        )
+        shown = list(dict.fromkeys([*ranked[:TOP_SCORES], recipe]))
+        kept = (
+            f"epoch {record.kept_epoch}, {record.kept_score} {100 * record.kept_figure:.2f}"
+            if record.kept_figure is not None
+            else "none yet"
+        )
+        caption = (
+            f"kept: {kept}"
+            if self.cfg.train.select == "paper"
+            else f"best so far: {kept} (not used: --select last keeps the last epoch)"
+        )
+        table = Table(
+            title=f"dev test {record.figure_name}, epoch {record.epoch}",
+            caption=caption,
+            title_justify="left",
+            caption_justify="left",
+        )
+        table.add_column("score")
+        table.add_column(f"{record.figure_name} (%)", justify="right")
+        table.add_column("")
+        for name in shown:
+            value = record.figures[name]
+            marks = [
+                m
+                for m, on in (("best", name == record.best_score), ("recipe", name == recipe))
+                if on
+            ]
+            table.add_row(
+                name, "-" if math.isnan(value) else f"{100 * value:.2f}", ", ".join(marks)
+            )
+        return table
+
+    def note(self, text: str) -> None:
+        if not self.quiet:
+            self.bars.console.print(f"[yellow]Note:[/] {text}", highlight=False)
+
+
+def _overrides(
+    set_: list[str] | None,
+    epochs: int | None,
+    seed: int | None,
+    select: str | None,
+    precision: str | None,
+    compile_: bool | None,
+) -> list[str]:
+    """The options that are config keys, as --set texts (checked by the config layer)."""
+    options = {
+        "train.epochs": epochs, "train.seed": seed, "train.select": select,
+        "train.precision": precision, "train.compile": compile_,
+    }  # fmt: skip
+    return [*(set_ or []), *(f"{k}={v}" for k, v in options.items() if v is not None)]
+
+
+def _resumed(
+    year: str, machine: str, name: str | None, config: Path | None, overrides: list[str]
+) -> tuple[Config, str]:
+    """The config and name of the run to continue: the named one or this machine's latest."""
+    from aegan import runs
+    from aegan.train import resumed_config
+
+    y, m = year_and_machine(year, machine)
+    name = name or runs.latest_run(y, m)
+    if name is None:
+        raise UsageError(
+            f"There is no run of {m} (DCASE {y}) to resume.", "Start one without --resume."
+        )
+    saved = runs.read_checkpoint(runs.run_dir(name)).config
+    if (saved.year, saved.machine) != (y, m):
+        raise UsageError(
+            f"Run {name!r} trains {saved.machine} (DCASE {saved.year}), not {m} (DCASE {y}).",
+            f"Resume it with `aegan train {saved.machine} --year {saved.short_year} --name {name} --resume`.",
+        )
+    return resumed_config(saved, config, overrides), name
+
+
+def _resume_command(cfg: Config, name: str, gpu: str | None, data_dir: Path | None) -> str:
+    parts = ["aegan train", cfg.machine, "--year", cfg.short_year, "--name", name, "--resume"]
+    if gpu is not None:
+        parts += ["--gpu", gpu]
+    if data_dir is not None:
+        parts += ["--data-dir", str(data_dir)]
+    return " ".join(parts)
+
+
+def _print_result(result: TrainResult, cfg: Config) -> None:
+    figure = (
+        f", dev test {result.figure_name} {100 * result.figure:.2f}%"
+        if result.figure is not None
+        else ""
+    )
+    how = (
+        "the best epoch and score on the labelled dev test set (the paper's protocol)"
+        if result.uses_test_labels
+        else "the last epoch and the recipe's score (no test labels used)"
+    )
+    console.print(f"[bold green]Model saved:[/] {result.bundle}", highlight=False)
+    console.print(
+        f"  name {result.name}: epoch {result.epoch} of {result.epochs}, score {result.score}{figure}",
+        highlight=False,
+    )
+    console.print(f"  selected: {how}", highlight=False)
+    console.print(f"  run folder: {result.run_dir} (history.jsonl, curves.png)", highlight=False)
+    console.print(
+        f"Use it: aegan test {cfg.machine} --year {cfg.short_year} --model {result.name}\n"
+        f"        aegan score FILE... --model {result.name}",
+        highlight=False,
+    )
+
+
+@reports_errors
+def train(
+    machine: MachineArg,
+    year: YearOption = "22",
+    gpu: Annotated[
+        str | None,
+        typer.Option(
+            "--gpu",
+            "-g",
+            help="GPU index (0), several (0,1: one process each) or cpu. Default: first GPU.",
+        ),
+    ] = None,
+    epochs: Annotated[
+        int | None, typer.Option(help="Epochs (recipe: 60 in 2022, 50 in 2020).")
+    ] = None,
+    seed: Annotated[int | None, typer.Option(help="Random seed (default 783).")] = None,
+    select: Annotated[
+        str | None,
+        typer.Option(
+            help="paper: the epoch and score with the best dev test figure (uses test labels, "
+            "as the original); last: the last epoch and the recipe's score."
+        ),
+    ] = None,
+    config: ConfigOption = None,
+    set_: SetOption = None,
+    name: Annotated[
+        str | None, typer.Option(help="Model name (default <machine><yy>-<date>-<time>).")
+    ] = None,
+    resume: Annotated[
+        bool,
+        typer.Option("--resume", help="Continue the named run (default: this machine's latest)."),
+    ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace a run or model of the same name.")
+    ] = False,
+    data_dir: DataDirOption = None,
+    precision: Annotated[
+        str | None, typer.Option(help="fp32 or bf16 (autocast; CUDA only).")
+    ] = None,
+    compile_: Annotated[
+        bool | None,
+        typer.Option("--compile/--no-compile", help="torch.compile the networks (CUDA only)."),
+    ] = None,
+) -> None:
+    """Train a machine type's model, validating every epoch, and save it as a named model.
+
+    Checkpoints go to the run folder after every epoch: Ctrl-C and --resume
+    continue to the same result.
+    """
+    from aegan import config as config_mod
+    from aegan import distributed, runs
+    from aegan.dcase import require_root
+    from aegan.devices import parse_devices
+    from aegan.train import TrainingInterrupted, TrainJob
+    from aegan.train import train as train_model
+
+    overrides = _overrides(set_, epochs, seed, select, precision, compile_)
+    if resume:
+        cfg, name = _resumed(year, machine, name, config, overrides)
+    else:
+        cfg = load_config(year, machine, config, overrides)
+        name = name or runs.default_name(cfg)
+    devices = parse_devices(gpu, config_mod.load_settings().device)
+    root = require_root(data_root(cfg.year, data_dir), cfg.year)
+    launched = distributed.torchrun_rank()
+    quiet = launched is not None and launched[0] != 0
+    job = TrainJob(cfg, root, name, resume=resume, force=force)
+    try:
+        with TrainDisplay(cfg, quiet) as display:
+            result = train_model(job, devices, display.callbacks())
+    except TrainingInterrupted as exc:
+        if not quiet:
+            err_console.print(f"[yellow]Interrupted:[/] {exc.message}", highlight=False)
+            err_console.print(
+                f"Resume with: {_resume_command(cfg, name, gpu, data_dir)}", highlight=False
+            )
+        raise typer.Exit(exc.exit_code) from None
+    if result is not None:
+        _print_result(result, cfg)
