@@ -110,7 +110,7 @@ def assess(
     labelled = all(c.label is not None for c in clips)
     evaluation = evaluate(clips, scores.values) if labelled else None
     decisions = scores.column(detector.score_name) > detector.threshold()
-    folder = out_dir or paths.results_dir() / (detector.name or "model") / subset
+    folder = Path(out_dir) if out_dir else paths.results_dir() / (detector.name or "model") / subset
     result = Assessment(detector, subset, clips, scores, decisions, evaluation, folder, [])
     result.files = write_results(result)
     return result

@@ -11,6 +11,7 @@ import typer
 from aegan import __version__
 from aegan.cli import config_cmd
 from aegan.cli.common import console, set_debug, set_home
+from aegan.cli.demo import demo
 from aegan.cli.fetch import fetch
 from aegan.cli.localize import localize
 from aegan.cli.models import models
@@ -64,6 +65,7 @@ app.command(rich_help_panel="Use")(localize)
 app.command(rich_help_panel="Models")(report)
 app.command(rich_help_panel="Models")(models)
 app.add_typer(config_cmd.app, name="config", rich_help_panel="Setup")
+app.command(rich_help_panel="Setup")(demo)
 
 
 def main() -> None:
