@@ -316,7 +316,11 @@ def load_config(
     overrides: Iterable[str] = (),
 ) -> Config:
     """The effective config of a command: defaults, recipe, --config, then --set."""
-    cfg = base_config(year, machine)
+    return apply_sources(base_config(year, machine), config_file, overrides)
+
+
+def apply_sources(cfg: Config, config_file: Path | None, overrides: Iterable[str]) -> Config:
+    """A --config file, then each --set in order, applied to ``cfg``; then checked."""
     if config_file is not None:
         apply(cfg, flatten(read_yaml(config_file)), f"Config file {config_file}")
     for text in overrides:

@@ -48,6 +48,22 @@ FLOAT32_MAX = float(np.finfo(np.float32).max)
 OFFICIAL_FIGURE = {2020: "average", 2022: "hmean"}
 """The summary key each year ranks scores and selects epochs by."""
 
+SUMMARY_COLUMNS = {
+    2020: (("auc", "AUC"), ("pauc", "pAUC"), ("average", "average")),
+    2022: (
+        ("auc_source", "AUC src"),
+        ("auc_target", "AUC tgt"),
+        ("pauc", "pAUC"),
+        ("hmean", "hmean"),
+    ),
+}
+"""(summary key, column header) of each year's machine-type figures, as tables show them."""
+GROUP_COLUMNS = {
+    2020: (("auc", "AUC"), ("pauc", "pAUC")),
+    2022: (("auc_source", "AUC src"), ("auc_target", "AUC tgt"), ("pauc", "pAUC")),
+}
+"""(figure, column header) of each year's per-ID / per-section figures."""
+
 # ---------------------------------------------------------------- results
 
 

@@ -36,6 +36,7 @@ from aegan.dcase import MACHINES
 from aegan.errors import DataError
 from aegan.evaluate import (
     OFFICIAL_FIGURE,
+    SUMMARY_COLUMNS,
     Evaluation,
     GroupFigures,
     hmean_defined,
@@ -44,16 +45,7 @@ from aegan.evaluate import (
 from aegan.paths import RESULTS_FILE
 from aegan.registry import PublishedModel, published_for
 
-FIGURES = {
-    2020: (("auc", "AUC"), ("pauc", "pAUC"), ("average", "average")),
-    2022: (
-        ("auc_source", "AUC src"),
-        ("auc_target", "AUC tgt"),
-        ("pauc", "pAUC"),
-        ("hmean", "hmean"),
-    ),
-}
-"""(summary key, column header) of each year's machine-type figures."""
+FIGURES = SUMMARY_COLUMNS
 SECTION_FIGURES = ("auc_source", "auc_target", "pauc")
 
 

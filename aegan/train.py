@@ -27,7 +27,7 @@ import torch
 
 from aegan import distributed, runs
 from aegan.batching import DeviceFeatures, check_batches
-from aegan.config import Config, apply, flatten, parse_override, read_yaml, to_dict, validate
+from aegan.config import Config, apply_sources, flatten, to_dict
 from aegan.dcase import discover
 from aegan.distributed import Rank, Reporter
 from aegan.errors import AeganError, DataError, UsageError
@@ -110,13 +110,7 @@ class TrainInputs:
 
 def resumed_config(saved: Config, config_file: Path | None, overrides: Iterable[str]) -> Config:
     """A resumed run's config: the saved one with the given changes, of RESUMABLE_KEYS only."""
-    cfg = copy.deepcopy(saved)
-    if config_file is not None:
-        apply(cfg, flatten(read_yaml(config_file)), f"Config file {config_file}")
-    for text in overrides:
-        key, value = parse_override(text)
-        apply(cfg, {key: value}, "--set")
-    validate(cfg)
+    cfg = apply_sources(copy.deepcopy(saved), config_file, overrides)
     check_resumable(saved, cfg)
     return cfg
 

@@ -17,6 +17,7 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    ProgressColumn,
     TaskID,
     TextColumn,
     TimeElapsedColumn,
@@ -82,17 +83,21 @@ class RichProgress:
         self._progress.update(self._tasks[task], completed=done, total=total)
 
 
-@contextmanager
-def progress_bars(transient: bool = False) -> Iterator[RichProgress]:
-    """Progress bars on stderr, so that stdout stays clean for --json."""
-    columns = (
+def progress_columns() -> tuple[ProgressColumn, ...]:
+    """Description, bar, done/total, elapsed and remaining time: every bar of aegan."""
+    return (
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         TimeRemainingColumn(),
     )
-    with Progress(*columns, console=err_console, transient=transient) as progress:
+
+
+@contextmanager
+def progress_bars(transient: bool = False) -> Iterator[RichProgress]:
+    """Progress bars on stderr, so that stdout stays clean for --json."""
+    with Progress(*progress_columns(), console=err_console, transient=transient) as progress:
         yield RichProgress(progress)
 
 

@@ -23,24 +23,11 @@ from aegan.cli.common import (
     reports_errors,
     year_and_machine,
 )
+from aegan.evaluate import GROUP_COLUMNS, SUMMARY_COLUMNS
 
 if TYPE_CHECKING:
     from aegan.assess import Assessment
     from aegan.evaluate import Evaluation
-
-COLUMNS = {
-    2020: (("auc", "AUC"), ("pauc", "pAUC"), ("average", "average")),
-    2022: (
-        ("auc_source", "AUC src"),
-        ("auc_target", "AUC tgt"),
-        ("pauc", "pAUC"),
-        ("hmean", "hmean"),
-    ),
-}
-GROUP_COLUMNS = {
-    2020: (("auc", "AUC"), ("pauc", "pAUC")),
-    2022: (("auc_source", "AUC src"), ("auc_target", "AUC tgt"), ("pauc", "pAUC")),
-}
 
 
 def percent(value: float | None) -> str:
@@ -51,7 +38,7 @@ def scores_table(evaluation: Evaluation, chosen: str, title: str) -> Table:
     """Every score's machine-type figures; the model's score and the best one marked."""
     table = Table(title=title, title_justify="left")
     table.add_column("score")
-    for _, header in COLUMNS[evaluation.year]:
+    for _, header in SUMMARY_COLUMNS[evaluation.year]:
         table.add_column(header, justify="right")
     table.add_column("")
     for name, figures in evaluation.scores.items():
@@ -59,7 +46,7 @@ def scores_table(evaluation: Evaluation, chosen: str, title: str) -> Table:
             m for m, on in (("chosen", name == chosen), ("best", name == evaluation.best)) if on
         ]
         style = "bold" if name == chosen else None
-        cells = [percent(figures.summary.get(key)) for key, _ in COLUMNS[evaluation.year]]
+        cells = [percent(figures.summary.get(key)) for key, _ in SUMMARY_COLUMNS[evaluation.year]]
         table.add_row(name, *cells, ", ".join(marks), style=style)
     return table
 

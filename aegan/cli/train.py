@@ -8,13 +8,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
     Progress,
     TaskID,
     TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
 )
 from rich.table import Table
 
@@ -28,6 +24,7 @@ from aegan.cli.common import (
     data_root,
     err_console,
     load_config,
+    progress_columns,
     reports_errors,
     year_and_machine,
 )
@@ -50,11 +47,7 @@ class TrainDisplay:
         self.cfg = cfg
         self.quiet = quiet
         self.bars = Progress(
-            TextColumn("[progress.description]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            TimeRemainingColumn(),
+            *progress_columns(),
             TextColumn("{task.fields[info]}"),
             console=err_console,
             disable=quiet,
