@@ -129,6 +129,9 @@ def test_fetch_with_data_calibrates_and_the_model_then_works(
     detector = Detector.load("fan22")
     wav = next((root / "dev_data/fan/test").glob("*.wav"))
     assert math.isfinite(detector.score(wav))
+    scored = invoke(runner, "score", str(wav), "--model", "fan22", "--gpu", "cpu", "--json")
+    assert scored.exit_code == 0, scored.output
+    assert json.loads(scored.stdout)["files"][0]["score"] == pytest.approx(detector.score(wav))
     assert detector.provenance["published_model"] == "fan22"
 
 
