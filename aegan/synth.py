@@ -21,12 +21,8 @@ Ground truth of the eval test clips, in the official evaluators' formats
   ``id_01_00000003.wav,anomaly_id_01_00000001.wav,1`` (eval name, the name it
   would have in the dev naming, label).
 
-The sound of a clip: harmonics of a base frequency set by machine type, section
-(or machine ID) and domain, slow amplitude and frequency modulation, coloured
-broadband noise, and small random variation per clip. Anomalies change the
-spectrum (an extra non-harmonic partial, a frequency drift, clicks, a
-band-limited noise burst), and every clip is scaled to a loudness drawn from
-one distribution, so loudness alone tells nothing.
+The sound of each clip (the machine voice and the anomalies) lives in
+``aegan.sound``; this module plans the tree, names the clips and writes them.
 """
 
 from __future__ import annotations
@@ -34,7 +30,6 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
-import zlib
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -55,8 +50,8 @@ from aegan.errors import DataError, UsageError
 from aegan.ground_truth import GROUND_TRUTH_DIR
 from aegan.paths import atomic_path, write_text_atomic
 from aegan.progress import Progress, no_progress
+from aegan.sound import ANOMALY_KINDS, TARGET_CONDITION, synthesize_pcm16
 
-ANOMALY_KINDS = ("partial", "drift", "clicks", "burst")
 SUBSETS = ("dev", "eval")
 
 DEV_IDS_2020 = ("00", "02", "04")
@@ -64,12 +59,6 @@ EVAL_IDS_2020 = ("01", "03", "05")
 
 MIN_SECONDS = 0.5
 MIN_SAMPLE_RATE = 8000
-
-# Fundamental of each machine type's hum (Hz), before section and domain shifts.
-_BASE_HZ = {
-    "fan": 110.0, "pump": 150.0, "slider": 85.0, "valve": 60.0, "ToyCar": 190.0,
-    "ToyConveyor": 70.0, "bearing": 240.0, "gearbox": 130.0, "ToyTrain": 170.0,
-}  # fmt: skip
 
 # 2022 attribute keys and their value per condition: source 0, source 1, target.
 _ATTRIBUTES_2022: dict[str, tuple[tuple[str, tuple[str, str, str]], ...]] = {
@@ -81,13 +70,6 @@ _ATTRIBUTES_2022: dict[str, tuple[tuple[str, tuple[str, str, str]], ...]] = {
     "ToyTrain": (("car", ("A1", "A2", "B1")), ("spd", ("6", "8", "10")), ("mic", ("1", "1", "2"))),
     "valve": (("pat", ("00_01", "02_03", "04_05")), ("panel", ("open", "b-c", "s-c"))),
 }  # fmt: skip
-
-_TARGET = 2  # the condition index of the target domain
-_CONDITION_F0 = (1.0, 1.005, 1.06)  # a target machine runs faster, like a changed speed
-_SECTION_F0_STEP = 0.07
-_MAX_HARMONICS = 16
-_NYQUIST_USE = 0.45  # keep every component below this fraction of the sample rate
-_LEVEL_DBFS = (-28.0, -22.0)  # loudness range of every clip, normal or not
 
 
 @dataclass(frozen=True)
@@ -138,21 +120,6 @@ class SynthSummary:
     @property
     def total(self) -> int:
         return sum(self.counts.values())
-
-
-@dataclass(frozen=True)
-class _Voice:
-    """The steady sound of one machine in one section and condition."""
-
-    f0: float
-    amplitudes: np.ndarray
-    noise_ratio: float
-    noise_corner_hz: float
-    noise_slope: float
-    am_rate: float
-    am_depth: float
-    fm_rate: float
-    fm_depth: float
 
 
 @dataclass(frozen=True)
@@ -247,7 +214,9 @@ def _plan_group(
     clips = []
     for domain, label, count in _clip_groups(spec, split):
         for i in range(count):
-            condition = _TARGET if domain == "target" else (i % 2 if spec.year == 2022 else 0)
+            condition = (
+                TARGET_CONDITION if domain == "target" else (i % 2 if spec.year == 2022 else 0)
+            )
             if spec.year == 2022:
                 tail = _attribute_tail(machine, condition)
                 name = _name_2022(group, str(domain), split, label, i, tail)
@@ -300,162 +269,19 @@ def _plan(spec: SynthSpec) -> list[_PlannedClip]:
     ]
 
 
-# --- sound --------------------------------------------------------------------
-
-
-def _voice(machine: str, group: str, condition: int) -> _Voice:
-    """A machine's steady sound; fixed per machine, section and condition, not per seed."""
-    rng = np.random.default_rng([zlib.crc32(machine.encode()), int(group)])
-    k = np.arange(1, _MAX_HARMONICS + 1)
-    amplitudes = k ** -rng.uniform(0.4, 1.0) * np.exp(rng.normal(0.0, 0.5, k.size))
-    target_balance = k**-0.3 * np.exp(rng.normal(0.0, 0.5, k.size))
-    if condition == _TARGET:
-        amplitudes = amplitudes * target_balance
-    f0 = _BASE_HZ[machine] * (1 + _SECTION_F0_STEP * int(group)) * _CONDITION_F0[condition]
-    return _Voice(
-        f0=f0,
-        amplitudes=amplitudes / np.sqrt(np.sum(amplitudes**2)),
-        noise_ratio=rng.uniform(0.4, 0.8),
-        noise_corner_hz=rng.uniform(300.0, 2000.0),
-        noise_slope=rng.uniform(0.5, 1.5),
-        am_rate=rng.uniform(0.5, 4.0),
-        am_depth=rng.uniform(0.05, 0.2),
-        fm_rate=rng.uniform(0.1, 0.5),
-        fm_depth=rng.uniform(0.001, 0.004),
-    )
-
-
-def _rms(x: np.ndarray) -> float:
-    return float(np.sqrt(np.mean(x**2)))
-
-
-def _unit_rms(x: np.ndarray) -> np.ndarray:
-    return x / max(_rms(x), 1e-12)
-
-
-def _shaped_noise(rng: np.random.Generator, n: int, gain: np.ndarray) -> np.ndarray:
-    """n samples of white noise shaped by ``gain`` (one value per rfft bin), unit RMS."""
-    return _unit_rms(np.fft.irfft(np.fft.rfft(rng.standard_normal(n)) * gain, n))
-
-
-def _frequency_ratio(
-    voice: _Voice, rng: np.random.Generator, t: np.ndarray, kind: str | None, strength: float
-) -> np.ndarray:
-    """Instantaneous frequency over f0: slow wobble, plus a steady drift for that anomaly."""
-    ratio = 1 + voice.fm_depth * np.sin(2 * np.pi * voice.fm_rate * t + rng.uniform(0, 2 * np.pi))
-    if kind == "drift":
-        drift = rng.choice([-1.0, 1.0]) * rng.uniform(0.04, 0.07) * strength
-        ratio = ratio * (1 + drift * t / t[-1])
-    return ratio
-
-
-def _harmonic_tone(
-    voice: _Voice, rng: np.random.Generator, phase: np.ndarray, top_ratio: float, sr: int
-) -> np.ndarray:
-    """Sum of the voice's harmonics on a shared phase track, per-clip jittered, unit RMS.
-
-    The phase is wrapped before going to float32, where sines are several times
-    cheaper and still exact to about 1e-5 rad.
-    """
-    count = int(min(_MAX_HARMONICS, _NYQUIST_USE * sr // (voice.f0 * top_ratio)))
-    amplitudes = voice.amplitudes[:count] * np.exp(rng.normal(0.0, 0.08, count))
-    offsets = rng.uniform(0, 2 * np.pi, count)
-    k = np.arange(1, count + 1, dtype=np.float32)
-    wrapped = np.mod(phase, 2 * np.pi).astype(np.float32)
-    sines = np.sin(k[:, None] * wrapped[None, :] + offsets[:, None].astype(np.float32))
-    tone = np.einsum("k,kn->n", amplitudes.astype(np.float32), sines)  # matmul is slow here
-    return _unit_rms(tone.astype(np.float64))
-
-
-def _extra_partial(rng: np.random.Generator, phase: np.ndarray, strength: float) -> np.ndarray:
-    """A partial between harmonics (a loose part, a rub), riding on the same wobble.
-
-    At most 5.65 f0, which MIN_SAMPLE_RATE keeps below Nyquist for every machine.
-    """
-    ratio = rng.integers(1, 6) + rng.uniform(0.35, 0.65)
-    return 0.45 * strength * np.sqrt(2) * np.sin(ratio * phase + rng.uniform(0, 2 * np.pi))
-
-
-def _clicks(rng: np.random.Generator, n: int, sr: int, strength: float) -> np.ndarray:
-    """Impacts: short resonant rings at random times, peaks a few times the hum's RMS."""
-    count = max(1, rng.poisson(rng.uniform(4.0, 10.0) * n / sr))
-    impulses = np.zeros(n)
-    impulses[rng.integers(0, n, count)] = rng.uniform(0.5, 1.0, count) * rng.choice(
-        [-1.0, 1.0], count
-    )
-    decay = rng.uniform(0.003, 0.008)
-    kt = np.arange(int(6 * decay * sr)) / sr
-    ring = np.exp(-kt / decay) * np.sin(
-        2 * np.pi * rng.uniform(1500.0, _NYQUIST_USE * sr * 0.8) * kt
-    )
-    return 6.0 * strength * np.fft.irfft(np.fft.rfft(impulses) * np.fft.rfft(ring, n), n)
-
-
-def _burst(rng: np.random.Generator, n: int, sr: int, strength: float) -> np.ndarray:
-    """A band of noise for part of the clip (a leak, a scrape)."""
-    centre = rng.uniform(1200.0, _NYQUIST_USE * sr * 0.8)
-    f = np.fft.rfftfreq(n, 1 / sr)
-    band = (f > centre / 2 ** (1 / 3)) & (f < centre * 2 ** (1 / 3))
-    noise = _shaped_noise(rng, n, band.astype(float))
-    length = int(rng.uniform(0.15, 0.35) * n)
-    start = int(rng.integers(0, n - length + 1))
-    gate = np.zeros(n)
-    gate[start : start + length] = np.hanning(length)
-    return 1.6 * strength * noise * gate
-
-
-def _additive_anomaly(
-    kind: str | None, rng: np.random.Generator, phase: np.ndarray, sr: int, strength: float
-) -> np.ndarray | float:
-    """The sound an anomaly adds on top of the hum (drift changes the hum instead)."""
-    n = phase.size
-    if kind == "partial":
-        return _extra_partial(rng, phase, strength)
-    if kind == "clicks":
-        return _clicks(rng, n, sr, strength)
-    if kind == "burst":
-        return _burst(rng, n, sr, strength)
-    return 0.0
-
-
-def _noise_gain(voice: _Voice, n: int, sr: int) -> np.ndarray:
-    f = np.fft.rfftfreq(n, 1 / sr)
-    return (1 + f / voice.noise_corner_hz) ** -voice.noise_slope
-
-
-def _synthesize_clip(
-    voice: _Voice,
-    kind: str | None,
-    rng: np.random.Generator,
-    n: int,
-    sr: int,
-    strength: float = 1.0,
-) -> np.ndarray:
-    """One clip as float64 samples at a loudness drawn independently of ``kind``."""
-    t = np.arange(n) / sr
-    f0 = voice.f0 * (1 + rng.normal(0.0, 0.002))
-    ratio = _frequency_ratio(voice, rng, t, kind, strength)
-    phase = 2 * np.pi * f0 * np.cumsum(ratio) / sr
-    tone = _harmonic_tone(voice, rng, phase, float(ratio.max()), sr)
-    tone *= 1 + voice.am_depth * np.sin(2 * np.pi * voice.am_rate * t + rng.uniform(0, 2 * np.pi))
-    noise_level = voice.noise_ratio * np.exp(rng.normal(0.0, 0.1))
-    noise = noise_level * _shaped_noise(rng, n, _noise_gain(voice, n, sr))
-    clip = tone + noise + _additive_anomaly(kind, rng, phase, sr, strength)
-    level = 10 ** (rng.uniform(*_LEVEL_DBFS) / 20)
-    return level * _unit_rms(clip)
-
-
-def _pcm16(x: np.ndarray) -> np.ndarray:
-    return np.clip(np.round(x * 32767.0), -32768, 32767).astype(np.int16)
-
-
 def _clip_samples(spec: SynthSpec, clip: _PlannedClip) -> np.ndarray:
-    voice = _voice(clip.machine, clip.group, clip.condition)
+    """A clip's samples from a generator seeded by the spec's seed and the clip's identity."""
     rng = np.random.default_rng([spec.seed, *clip.key])
-    samples = _synthesize_clip(
-        voice, clip.kind, rng, spec.samples_per_clip, spec.sample_rate, spec.anomaly_strength
+    return synthesize_pcm16(
+        clip.machine,
+        clip.group,
+        clip.condition,
+        clip.kind,
+        rng,
+        spec.samples_per_clip,
+        spec.sample_rate,
+        spec.anomaly_strength,
     )
-    return _pcm16(samples)
 
 
 # --- writing ------------------------------------------------------------------
