@@ -18,7 +18,7 @@ import numpy as np
 
 from aegan import paths
 from aegan.config import SCORE_NAMES
-from aegan.dcase import Clip, discover, require_root
+from aegan.dcase import Clip, discover, is_synthetic, require_root
 from aegan.detector import Detector, now_iso
 from aegan.errors import DataError
 from aegan.evaluate import Evaluation, evaluate, write_submission
@@ -41,6 +41,7 @@ class Assessment:
     evaluation: Evaluation | None  # None for an unlabelled eval set
     folder: Path
     files: list[Path]
+    synthetic: bool = False  # made by aegan.synth: not comparable with the paper
 
     @property
     def chosen(self) -> str:
@@ -48,12 +49,13 @@ class Assessment:
 
     def to_dict(self) -> dict:
         det = self.detector
-        known = published_for(det.cfg.year, det.cfg.machine)
+        known = None if self.synthetic else published_for(det.cfg.year, det.cfg.machine)
         return {
             "model": det.name,
             "year": det.cfg.year,
             "machine": det.cfg.machine,
             "subset": self.subset,
+            "synthetic_data": self.synthetic,
             "created": now_iso(),
             "chosen_score": self.chosen,
             "threshold": det.threshold(),
@@ -111,7 +113,9 @@ def assess(
     evaluation = evaluate(clips, scores.values) if labelled else None
     decisions = scores.column(detector.score_name) > detector.threshold()
     folder = Path(out_dir) if out_dir else paths.results_dir() / (detector.name or "model") / subset
-    result = Assessment(detector, subset, clips, scores, decisions, evaluation, folder, [])
+    result = Assessment(
+        detector, subset, clips, scores, decisions, evaluation, folder, [], is_synthetic(root)
+    )
     result.files = write_results(result)
     return result
 

@@ -36,6 +36,9 @@ EVAL_SECTIONS_2022 = ("03", "04", "05")
 
 TRAIN_SETS = ("dev", "eval", "deval")
 
+SYNTHETIC_MARKER = "aegan-synthetic.json"
+"""Written by aegan.synth at the root of a data set it made (holds the SynthSpec)."""
+
 AUDIO_SUFFIXES = (".wav", ".flac")
 
 # Attribute keys used in DCASE 2022 names; values may themselves contain "_"
@@ -179,6 +182,11 @@ def parse_clip_name(path: Path | str, year: int, machine: str, subset: str, spli
         f"Cannot parse the DCASE {year} file name {path.name!r} ({path.parent}).",
         f"Expected names like {expected}. Rename the file or move it out of the data folder.",
     )
+
+
+def is_synthetic(root: Path | str) -> bool:
+    """Whether ``aegan.synth`` made this data set: its figures mean nothing beside the paper's."""
+    return (Path(root) / SYNTHETIC_MARKER).is_file()
 
 
 def machine_dir(root: Path, subset: str, machine: str) -> Path:

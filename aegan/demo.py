@@ -14,18 +14,18 @@ could not learn the target domain from two clips per section.
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
 from aegan import config, paths
 from aegan.assess import Assessment, assess
+from aegan.dcase import SYNTHETIC_MARKER
 from aegan.detector import Detector, base_provenance
 from aegan.nets import Discriminator, Generator
 from aegan.progress import Progress, no_progress
-from aegan.synth import SynthSpec, write_dataset
+from aegan.synth import SynthSpec, spec_json, write_dataset
 from aegan.train import TrainCallbacks, TrainJob, TrainResult, load_inputs, train
 
 MODEL_NAME = "demo-fan22"
@@ -39,8 +39,6 @@ DEMO_OVERRIDES = (
     "train.select=last", "detect.score=G_x_2_sum",
 )  # fmt: skip
 """The 2022 fan recipe at a size a CPU trains in minutes; the score is fixed beforehand."""
-
-SPEC_MARKER = "synth-spec.json"
 
 
 @dataclass
@@ -63,12 +61,10 @@ def demo_config() -> config.Config:
 
 def ensure_dataset(root: Path, progress: Progress = no_progress) -> Path:
     """Write the synthetic data set once; a later demo reuses it (and its feature cache)."""
-    marker = root / SPEC_MARKER
-    wanted = json.dumps(asdict(DEMO_SPEC), sort_keys=True)
-    if marker.is_file() and marker.read_text(encoding="utf-8") == wanted:
+    marker = root / SYNTHETIC_MARKER
+    if marker.is_file() and marker.read_text(encoding="utf-8") == spec_json(DEMO_SPEC):
         return root
     write_dataset(root, DEMO_SPEC, progress)
-    paths.write_text_atomic(marker, wanted)
     return root
 
 

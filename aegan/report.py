@@ -73,7 +73,8 @@ class ResultRow:
     folder: Path
     score: str
     evaluation: Evaluation
-    published: PublishedModel | None  # dev results only
+    published: PublishedModel | None  # dev results on real data only
+    synthetic: bool = False  # tested on aegan.synth data
 
     @property
     def figures(self) -> dict[str, float]:
@@ -161,7 +162,12 @@ def read_row(path: Path) -> ResultRow:
             folder=path.parent,
             score=score,
             evaluation=evaluation,
-            published=published_for(year, machine) if subset == "dev" else None,
+            published=(
+                published_for(year, machine)
+                if subset == "dev" and not data.get("synthetic_data")
+                else None
+            ),
+            synthetic=bool(data.get("synthetic_data")),
         )
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise DataError(f"Cannot read {path}: {type(exc).__name__}: {exc}.") from None
@@ -239,7 +245,7 @@ def row_record(table: ReportTable, row: ResultRow) -> dict[str, Any]:
     published = row.published
     return {
         "year": table.year, "subset": table.subset, "machine": row.machine,
-        "model": row.model, "score": row.score,
+        "model": row.model + (" (synthetic data)" if row.synthetic else ""), "score": row.score,
         **{key: percent(row.figures.get(key)) for key, _ in FIGURES[table.year]},
         "best_score": row.evaluation.best, "best_figure": percent(row.best_official),
         "published_figure": published.figure if published else None,
@@ -316,7 +322,12 @@ def table_note(table: ReportTable) -> str:
         if table.subset == "dev"
         else "published figures are dev-set figures, not compared here"
     )
-    return f"Figures in percent, of the chosen score; {table.mean.label}: {mean}; {published}."
+    synthetic = (
+        " Results on synthetic data (aegan.synth) are not compared with the paper."
+        if any(row.synthetic for row in table.rows)
+        else ""
+    )
+    return f"Figures in percent, of the chosen score; {table.mean.label}: {mean}; {published}.{synthetic}"
 
 
 # ---------------------------------------------------------------- text formats

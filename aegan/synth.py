@@ -30,6 +30,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
+import json
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -42,6 +43,7 @@ from aegan.dcase import (
     DEV_SECTIONS_2022,
     EVAL_SECTIONS_2022,
     MACHINES,
+    SYNTHETIC_MARKER,
     canonical_machine,
     list_audio,
     normalize_year,
@@ -365,6 +367,11 @@ def _write_ground_truth(root: Path, year: int, clips: list[_PlannedClip]) -> lis
     return writer(root, unlabelled)
 
 
+def spec_json(spec: SynthSpec) -> str:
+    """The spec as the marker file at a synthetic root holds it."""
+    return json.dumps(dataclasses.asdict(spec), sort_keys=True)
+
+
 def write_dataset(
     root: Path | str, spec: SynthSpec, progress: Progress | None = None
 ) -> SynthSummary:
@@ -383,5 +390,6 @@ def write_dataset(
         _write_wav(root / clip.relative_path, _clip_samples(spec, clip), spec.sample_rate)
         progress(task, done, len(clips))
     ground_truth = _write_ground_truth(root, spec.year, clips)
+    write_text_atomic(root / SYNTHETIC_MARKER, spec_json(spec))
     counts = Counter((c.machine, c.subset, c.split, c.group) for c in clips)
     return SynthSummary(root=root, counts=dict(counts), ground_truth=tuple(ground_truth))

@@ -72,7 +72,11 @@ def results_root(synth22, small_bundle, tmp_path_factory):
              "-o", str(fan)],
         )  # fmt: skip
     assert result.exit_code == 0, result.output
+    shutil.copytree(fan, root.parent / f"{root.name}-synthetic" / "fan-small" / "dev")
     fan_record = json.loads((fan / "results.json").read_text())
+    assert fan_record["synthetic_data"]
+    fan_record["synthetic_data"] = False  # stand-in for a result on the real data set
+    (fan / "results.json").write_text(json.dumps(fan_record))
     gearbox = root / "gearbox-small" / "dev"
     shutil.copytree(fan, gearbox)
     groups = [
@@ -191,3 +195,14 @@ def test_no_results_says_to_run_aegan_test(runner, tmp_path):
     result = runner.invoke(app, ["report", "--results", str(tmp_path)])
     assert result.exit_code == 1 and "aegan test" in result.output
     assert "Traceback" not in result.output
+
+
+def test_results_on_synthetic_data_are_not_compared_with_the_paper(results_root):
+    synthetic = results_root.parent / f"{results_root.name}-synthetic"
+    rows = json.loads(report("--format", "json", "--results", str(synthetic)))["results"]
+    fan = next(r for r in rows if r["machine"] == "fan")
+    assert fan["model"] == "fan-small (synthetic data)"
+    assert fan["published_figure"] is None and fan["difference"] is None
+    assert "not compared with the paper" in report(
+        "--format", "markdown", "--results", str(synthetic)
+    )
