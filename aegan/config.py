@@ -141,10 +141,6 @@ YEAR_DEFAULTS: dict[int, dict[str, Any]] = {
 }
 
 
-def has_recipe(year: int, machine: str) -> bool:
-    return (year, machine) in RECIPES
-
-
 # ---------------------------------------------------------------- typed access
 
 

@@ -24,7 +24,7 @@ import numpy as np
 import scipy.stats
 import torch
 from safetensors import SafetensorError, safe_open
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 
 from aegan import __version__, paths
 from aegan.audio import LogMel, read_audio
@@ -311,9 +311,10 @@ class Detector:
         if not path.is_file():
             raise ModelError(f"Model bundle {path} does not exist.")
         try:
-            tensors = load_file(str(path))
-            with safe_open(str(path), framework="pt") as fh:
+            with safe_open(str(path), framework="pt") as fh:  # one read: tensors and metadata
                 metadata = fh.metadata() or {}
+                # a safe_open handle is not iterable: keys() is its API, not a dict's
+                tensors = {key: fh.get_tensor(key) for key in fh.keys()}  # noqa: SIM118
         except (SafetensorError, OSError, ValueError) as exc:
             raise _corrupt(path, str(exc)) from None
         if metadata.get("format") != BUNDLE_FORMAT:

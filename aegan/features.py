@@ -156,10 +156,11 @@ def _cache_files(stem: str, key: str) -> tuple[Path, Path]:
     return base.with_suffix(".npy"), base.with_suffix(".json")
 
 
-def load_cached(clips: Sequence[Clip], cfg: FeatureConfig, name: str) -> FeatureSet | None:
-    """The cached features of exactly these clips and settings, or None."""
-    key = cache_key(clips, cfg)
-    npy, meta_path = _cache_files(cache_stem(clips, name), key)
+def load_cached(
+    clips: Sequence[Clip], cfg: FeatureConfig, stem: str, key: str
+) -> FeatureSet | None:
+    """The cached features of exactly these clips and settings (``key``), or None."""
+    npy, meta_path = _cache_files(stem, key)
     if not (npy.is_file() and meta_path.is_file()):
         return None
     try:
@@ -278,11 +279,11 @@ def load_or_compute(
     """
     if not clips:
         raise DataError(f"No clips to compute features for ({name}).")
-    cached = load_cached(clips, cfg, name)
+    key = cache_key(clips, cfg)  # stats every input file once
+    stem = cache_stem(clips, name)
+    cached = load_cached(clips, cfg, stem, key)
     if cached is not None:
         return cached, True
-    key = cache_key(clips, cfg)
-    stem = cache_stem(clips, name)
     npy, meta_path = _cache_files(stem, key)
     started = time.perf_counter()
     features = compute_features(clips, cfg, npy, progress, task=name)
