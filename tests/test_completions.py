@@ -34,3 +34,12 @@ def _complete(words: str) -> list[str]:
 def test_bash_completion_offers_commands_and_machine_names():
     assert "prepare" in _complete("aegan pre")
     assert _complete("aegan prepare --year 20 Toy") == ["ToyCar", "ToyConveyor"]
+
+
+def test_the_command_line_starts_without_loading_torch_or_sklearn():
+    """Completion and --help run on every keystroke or call: they must start fast."""
+    code = (
+        "import sys, aegan.cli; print(sorted(m for m in ('torch', 'sklearn') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

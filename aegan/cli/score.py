@@ -14,6 +14,7 @@ from rich.table import Table
 from aegan.cli.common import (
     GpuOption,
     JsonOption,
+    complete_model,
     console,
     print_json,
     progress_bars,
@@ -85,7 +86,13 @@ def score(
         typer.Argument(help="WAV/FLAC files, folders (recursive) or globs.", show_default=False),
     ],
     model: Annotated[
-        str, typer.Option("--model", "-m", help="Model name (see `aegan models`) or bundle path.")
+        str,
+        typer.Option(
+            "--model",
+            "-m",
+            help="Model name (see `aegan models`) or bundle path.",
+            autocompletion=complete_model,
+        ),
     ],
     score_name: Annotated[
         str | None,

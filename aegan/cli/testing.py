@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -23,19 +22,22 @@ from aegan.cli.common import (
     reports_errors,
     year_and_machine,
 )
-from aegan.evaluate import GROUP_COLUMNS, SUMMARY_COLUMNS
 
 if TYPE_CHECKING:
     from aegan.assess import Assessment
     from aegan.evaluate import Evaluation
 
 
-def percent(value: float | None) -> str:
-    return "-" if value is None or math.isnan(value) else f"{100 * value:.2f}"
+def as_percent(value: float | None) -> str:
+    from aegan.report import percent, percent_text
+
+    return percent_text(percent(value))
 
 
 def scores_table(evaluation: Evaluation, chosen: str, title: str) -> Table:
     """Every score's machine-type figures; the model's score and the best one marked."""
+    from aegan.evaluate import SUMMARY_COLUMNS
+
     table = Table(title=title, title_justify="left")
     table.add_column("score")
     for _, header in SUMMARY_COLUMNS[evaluation.year]:
@@ -46,12 +48,16 @@ def scores_table(evaluation: Evaluation, chosen: str, title: str) -> Table:
             m for m, on in (("chosen", name == chosen), ("best", name == evaluation.best)) if on
         ]
         style = "bold" if name == chosen else None
-        cells = [percent(figures.summary.get(key)) for key, _ in SUMMARY_COLUMNS[evaluation.year]]
+        cells = [
+            as_percent(figures.summary.get(key)) for key, _ in SUMMARY_COLUMNS[evaluation.year]
+        ]
         table.add_row(name, *cells, ", ".join(marks), style=style)
     return table
 
 
 def groups_table(evaluation: Evaluation, score: str) -> Table:
+    from aegan.evaluate import GROUP_COLUMNS
+
     kind = "section" if evaluation.year == 2022 else "machine ID"
     table = Table(title=f"{score} per {kind}", title_justify="left")
     table.add_column(kind)
@@ -59,7 +65,7 @@ def groups_table(evaluation: Evaluation, score: str) -> Table:
     for _, header in GROUP_COLUMNS[evaluation.year]:
         table.add_column(header, justify="right")
     for group in evaluation.scores[score].groups:
-        cells = [percent(getattr(group, key)) for key, _ in GROUP_COLUMNS[evaluation.year]]
+        cells = [as_percent(getattr(group, key)) for key, _ in GROUP_COLUMNS[evaluation.year]]
         table.add_row(group.group, str(group.n_clips), *cells)
     return table
 
