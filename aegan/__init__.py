@@ -8,19 +8,20 @@ detector.score("mic.wav") > detector.threshold()
 
 from __future__ import annotations
 
+from importlib.metadata import version
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+__version__ = version("aegan")
 __all__ = ["Detector", "__version__"]
 
 if TYPE_CHECKING:
-    from aegan.detector import Detector
+    from aegan.model.detector import Detector
 
 
 def __getattr__(name: str) -> Any:
     # Imported on first use, so that the command line starts without loading torch.
     if name == "Detector":
-        from aegan.detector import Detector
+        from aegan.model.detector import Detector
 
         return Detector
     raise AttributeError(f"module 'aegan' has no attribute {name!r}")

@@ -1,9 +1,9 @@
 """The whole pipeline on a small synthetic data set, on the CPU, in a few minutes.
 
-``run_demo`` writes a DCASE 2022-format fan data set with ``aegan.synth``,
+``run_demo`` writes a DCASE 2022-format fan data set with ``aegan.synth.dataset``,
 measures what an untrained model of the demo's size scores on it, trains that
-model (``aegan.train``, the 2022 fan recipe at a smaller size and with fewer
-epochs), tests it (``aegan.assess``) and returns where everything is. The
+model (``aegan.training.loop``, the 2022 fan recipe at a smaller size and with fewer
+epochs), tests it (``aegan.results.assess``) and returns where everything is. The
 comparison with the untrained model shows that the figure comes from
 learning, not from the data alone.
 
@@ -19,14 +19,15 @@ from pathlib import Path
 
 import torch
 
-from aegan import config, paths
-from aegan.assess import Assessment, assess
-from aegan.dcase import SYNTHETIC_MARKER
-from aegan.detector import Detector, base_provenance
-from aegan.nets import Discriminator, Generator
+from aegan import paths
+from aegan.config import schema as config
+from aegan.dcase.clips import SYNTHETIC_MARKER
+from aegan.model.detector import Detector, base_provenance
+from aegan.model.nets import Discriminator, Generator
 from aegan.progress import Progress, no_progress
-from aegan.synth import SynthSpec, spec_json, write_dataset
-from aegan.train import TrainCallbacks, TrainJob, TrainResult, load_inputs, train
+from aegan.results.assess import Assessment, assess
+from aegan.synth.dataset import SynthSpec, spec_json, write_dataset
+from aegan.training.loop import TrainCallbacks, TrainJob, TrainResult, load_inputs, train
 
 MODEL_NAME = "demo-fan22"
 DEMO_SPEC = SynthSpec(

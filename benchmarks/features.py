@@ -39,8 +39,9 @@ def write_clips(folder: Path, n: int, seconds: float) -> None:
 
 def measure(folder: Path, n: int) -> dict:
     """Run in a child process: compute features of the first n clips, report time and memory."""
-    from aegan import config, dcase
-    from aegan.features import load_or_compute
+    from aegan.config import schema as config
+    from aegan.dcase import clips as dcase
+    from aegan.features.cache import load_or_compute
 
     clips = dcase.discover(folder, 2022, "fan", "dev", "train")[:n]
     started = time.perf_counter()

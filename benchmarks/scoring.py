@@ -15,10 +15,10 @@ import time
 import numpy as np
 import torch
 
-from aegan import config
-from aegan.features import Scaler, segment_view
-from aegan.nets import Discriminator, Generator
-from aegan.scores import EmbeddingDetectors, score_clips
+from aegan.config import schema as config
+from aegan.features.cache import Scaler, segment_view
+from aegan.model.nets import Discriminator, Generator
+from aegan.model.scores import EmbeddingDetectors, score_clips
 
 
 def count_samples(module: torch.nn.Module, counter: dict, key: str) -> None:

@@ -20,11 +20,11 @@ import time
 import numpy as np
 import torch
 
-from aegan.batching import DeviceFeatures
-from aegan.config import load_config
-from aegan.distributed import Rank
-from aegan.nets import Discriminator, Generator
-from aegan.wgan import SpeedSettings, Trainer
+from aegan.config.schema import load_config
+from aegan.model.nets import Discriminator, Generator
+from aegan.training.batching import DeviceFeatures
+from aegan.training.distributed import Rank
+from aegan.training.wgan import SpeedSettings, Trainer
 
 CLIPS, CLIP_FRAMES = 400, 313  # 400 ten-second clips: 74,400 segments
 

@@ -61,7 +61,7 @@ def aegan_home_at(folder):
 @pytest.fixture(scope="session")
 def synth22(tmp_path_factory):
     """A small synthetic DCASE 2022 fan data set: 3 dev + 3 eval sections, 1.5-s clips."""
-    from aegan.synth import SynthSpec, write_dataset
+    from aegan.synth.dataset import SynthSpec, write_dataset
 
     root = tmp_path_factory.mktemp("synth22")
     spec = SynthSpec(
@@ -77,10 +77,10 @@ def small_bundle(synth22, tmp_path_factory):
     """A calibrated bundle of an untrained tiny fan model (weights from a fixed seed)."""
     import torch
 
-    from aegan import config
-    from aegan.detector import Detector, base_provenance
-    from aegan.features import prepare_machine
-    from aegan.nets import Discriminator, Generator
+    from aegan.config import schema as config
+    from aegan.features.cache import prepare_machine
+    from aegan.model.detector import Detector, base_provenance
+    from aegan.model.nets import Discriminator, Generator
 
     home = tmp_path_factory.mktemp("bundle_home")
     with aegan_home_at(home):

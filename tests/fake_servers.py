@@ -13,7 +13,7 @@ One ``FakeHub`` on 127.0.0.1 (a free port) answers like:
 Faults can be switched on per request: an HTTP status, a connection cut after
 some bytes, a slow answer (to trigger a client timeout), or ignoring Range.
 Every request is logged with its Range header so tests can check resumption.
-``serve_dcase`` publishes a DCASE tree on disk (e.g. from ``aegan.synth``) as
+``serve_dcase`` publishes a DCASE tree on disk (e.g. from ``aegan.synth.dataset``) as
 the official Zenodo archives and evaluator files. Fixtures: ``fake_hub`` (the
 server), ``hub_settings`` (HubSettings pointing at it) and ``closed_port_url``
 (a server that refuses connections, as when offline).
@@ -41,10 +41,10 @@ from typing import Any
 
 import pytest
 
-from aegan import ground_truth
-from aegan.archives import dcase_archives
-from aegan.config import HubSettings
-from aegan.datasets import GROUND_TRUTH_2020_RECORD
+from aegan.config.schema import HubSettings
+from aegan.dcase import ground_truth
+from aegan.hub.archives import dcase_archives
+from aegan.hub.zenodo import GROUND_TRUTH_2020_RECORD
 
 SHARE_TOKEN = "f00dfeed1234"
 EVALUATOR_2022_PATH = "/Kota-Dohi/dcase2022_evaluator/main"

@@ -24,8 +24,8 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from aegan import config as config_mod
-from aegan.dcase import MACHINES, canonical_machine, normalize_year
+from aegan.config import schema as config_mod
+from aegan.dcase.clips import MACHINES, canonical_machine, normalize_year
 from aegan.errors import EXIT_RUNTIME, AeganError
 
 console = Console()
@@ -161,7 +161,7 @@ GpuOption = Annotated[
 
 
 def complete_model(incomplete: str) -> list[str]:
-    from aegan.registry import PUBLISHED, local_names
+    from aegan.model.registry import PUBLISHED, local_names
 
     names = dict.fromkeys([m.name for m in PUBLISHED] + local_names())
     return [n for n in names if n.lower().startswith(incomplete.lower())]

@@ -7,9 +7,9 @@ from typing import Annotated
 import typer
 import yaml
 
-from aegan import config as config_mod
 from aegan import paths
 from aegan.cli.common import ConfigOption, SetOption, console, load_config, reports_errors
+from aegan.config import schema as config_mod
 
 app = typer.Typer(
     help="Show the effective config and edit the user settings.", no_args_is_help=True

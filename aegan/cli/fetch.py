@@ -29,10 +29,10 @@ from aegan.cli.common import (
 )
 
 if TYPE_CHECKING:
-    from aegan.config import Config, HubSettings, Settings
-    from aegan.datasets import FetchSummary
-    from aegan.fetching import Availability, ModelFetch
-    from aegan.registry import PublishedModel
+    from aegan.config.schema import Config, HubSettings, Settings
+    from aegan.hub.fetch import Availability, ModelFetch
+    from aegan.hub.zenodo import FetchSummary
+    from aegan.model.registry import PublishedModel
 
 
 @dataclass(frozen=True)
@@ -64,9 +64,9 @@ class FetchOptions:
 
 
 def parse_targets(names: list[str], year: str | None, data: bool) -> list[Target]:
-    from aegan.dcase import canonical_machine, normalize_year
+    from aegan.dcase.clips import canonical_machine, normalize_year
     from aegan.errors import UsageError
-    from aegan.registry import published, require_published
+    from aegan.model.registry import published, require_published
 
     given = normalize_year(year) if year else None
     targets = []
@@ -110,7 +110,7 @@ def recipe_options(config: Path | None, set_: list[str] | None) -> list[str | Pa
 
 
 def render_data(target: Target, summary: FetchSummary, dir_option: list[str | Path]) -> None:
-    from aegan.ground_truth import ground_truth_folder
+    from aegan.dcase.ground_truth import ground_truth_folder
 
     what = f"{target.machine} (DCASE {target.year}) data"
     if summary.downloaded:
@@ -295,7 +295,7 @@ def fetch(
 
 def fetch_one(target: Target, options: FetchOptions, quiet: bool) -> dict[str, Any]:
     """The data (with --data), then the model, of one target; rendered unless ``quiet``."""
-    from aegan.config import load_settings
+    from aegan.config.schema import load_settings
 
     settings = load_settings()
     root = resolve_root(target.year, options.data_dir)
@@ -314,7 +314,7 @@ def fetch_one(target: Target, options: FetchOptions, quiet: bool) -> dict[str, A
 def fetch_data(
     target: Target, options: FetchOptions, root: Path, hub: HubSettings, quiet: bool
 ) -> FetchSummary:
-    from aegan.datasets import fetch_dataset
+    from aegan.hub.zenodo import fetch_dataset
 
     with progress_bars(transient=True) as progress:
         summary = fetch_dataset(target.year, target.machine, options.split, root, hub, progress)
@@ -331,8 +331,8 @@ def fetch_published(
     settings: Settings,
     quiet: bool,
 ) -> ModelFetch:
-    from aegan.devices import parse_device
-    from aegan.fetching import fetch_model
+    from aegan.cli.devices import parse_device
+    from aegan.hub.fetch import fetch_model
 
     with progress_bars(transient=True) as progress:
         result = fetch_model(
@@ -346,9 +346,9 @@ def fetch_published(
 
 
 def list_available(year: str | None, data_dir: Path | None, json_out: bool) -> None:
-    from aegan.config import load_settings
-    from aegan.dcase import normalize_year
-    from aegan.fetching import availability
+    from aegan.config.schema import load_settings
+    from aegan.dcase.clips import normalize_year
+    from aegan.hub.fetch import availability
 
     years = [normalize_year(year)] if year else [2020, 2022]
     roots = {y: resolve_root(y, data_dir) for y in years}

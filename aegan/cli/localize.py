@@ -47,12 +47,12 @@ def localize(
     maps) and <name>.npz (the same arrays) per input.
     """
     from aegan import paths
-    from aegan.audio import find_audio_files
-    from aegan.config import load_settings
-    from aegan.detector import Detector
-    from aegan.devices import parse_device
+    from aegan.cli.devices import parse_device
+    from aegan.config.schema import load_settings
     from aegan.errors import EXIT_RUNTIME, UsageError
-    from aegan.localize import localize_files
+    from aegan.features.audio import find_audio_files
+    from aegan.model.detector import Detector
+    from aegan.model.localize import localize_files
 
     if model is None:
         raise UsageError("Name the model to localise with: --model NAME.", "See `aegan models`.")

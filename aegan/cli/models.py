@@ -19,7 +19,7 @@ def models(json_out: JsonOption = False) -> None:
     a published model becomes ready with `aegan fetch NAME`.
     """
     from aegan import paths
-    from aegan.registry import model_entries
+    from aegan.model.registry import model_entries
 
     entries = model_entries()
     if json_out:

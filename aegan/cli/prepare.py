@@ -22,14 +22,14 @@ from aegan.cli.common import (
     progress_bars,
     reports_errors,
 )
-from aegan.dcase import require_root
+from aegan.dcase.clips import require_root
 
 if TYPE_CHECKING:
-    from aegan.features import PreparedSet
+    from aegan.features.cache import PreparedSet
 
 
 def _describe(prepared: PreparedSet) -> dict:
-    from aegan.features import cache_size
+    from aegan.features.cache import cache_size
 
     clips = prepared.features.clips
     frames = prepared.features.frames
@@ -95,7 +95,7 @@ def prepare(
     overrides = list(set_ or [])
     if train_set is not None:
         overrides.append(f"train_set={train_set}")
-    from aegan.features import prepare_machine
+    from aegan.features.cache import prepare_machine
 
     cfg = load_config(year, machine, config, overrides)
     root = require_root(data_root(cfg.year, data_dir), cfg.year)

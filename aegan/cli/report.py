@@ -16,7 +16,7 @@ from rich.table import Table
 from aegan.cli.common import console, err_console, reports_errors
 
 if TYPE_CHECKING:
-    from aegan.report import Report
+    from aegan.results.report import Report
 
 
 class Format(str, Enum):
@@ -33,7 +33,7 @@ def dropped_when_narrow(header: str) -> bool:
 
 
 def rich_table(head: list[str], body: list[list[str]], title: str, caption: str) -> Table:
-    from aegan.report import is_text_column
+    from aegan.results.report import is_text_column
 
     table = Table(
         title=title, caption=caption, box=box.SIMPLE_HEAD,
@@ -55,7 +55,7 @@ def narrow_columns(head: list[str], body: list[list[str]]) -> tuple[list[str], l
 
 def rich_tables(report: Report, width: int) -> list[Table]:
     """One table per year and test set, fitted to ``width`` columns by leaving out name columns."""
-    from aegan.report import table_cells, table_note, table_title
+    from aegan.results.report import table_cells, table_note, table_title
 
     tables = []
     for entry in report.tables:
@@ -105,7 +105,7 @@ def report(
 ) -> None:
     """All test results side by side with the paper's: terminal, markdown, csv, json or html."""
     from aegan import paths
-    from aegan.report import RENDERERS, collect
+    from aegan.results.report import RENDERERS, collect
 
     found = collect(results or paths.results_dir())
     for path, reason in found.skipped:

@@ -22,14 +22,14 @@ from aegan.cli.common import (
 )
 
 if TYPE_CHECKING:
-    from aegan.detector import FileScore
+    from aegan.model.detector import FileScore
 
 EXIT_UNREADABLE = 1
 EXIT_ANOMALY = 3
 
 
 def _complete_score(incomplete: str) -> list[str]:
-    from aegan.config import SCORE_NAMES
+    from aegan.config.schema import SCORE_NAMES
 
     return [n for n in SCORE_NAMES if n.lower().startswith(incomplete.lower())]
 
@@ -119,11 +119,11 @@ def score(
     1 some file could not be read (the others are still scored), 3 with
     --fail-on-anomaly when any file is anomalous, 2 a usage error.
     """
-    from aegan.audio import find_audio_files
-    from aegan.config import load_settings
-    from aegan.detector import Detector
-    from aegan.devices import parse_device
-    from aegan.scores import score_index
+    from aegan.cli.devices import parse_device
+    from aegan.config.schema import load_settings
+    from aegan.features.audio import find_audio_files
+    from aegan.model.detector import Detector
+    from aegan.model.scores import score_index
 
     if json_out and csv_out:
         raise typer.BadParameter("use --json or --csv, not both")

@@ -24,19 +24,19 @@ from aegan.cli.common import (
 )
 
 if TYPE_CHECKING:
-    from aegan.assess import Assessment
-    from aegan.evaluate import Evaluation
+    from aegan.dcase.metrics import Evaluation
+    from aegan.results.assess import Assessment
 
 
 def as_percent(value: float | None) -> str:
-    from aegan.report import percent, percent_text
+    from aegan.results.report import percent, percent_text
 
     return percent_text(percent(value))
 
 
 def scores_table(evaluation: Evaluation, chosen: str, title: str) -> Table:
     """Every score's machine-type figures; the model's score and the best one marked."""
-    from aegan.evaluate import SUMMARY_COLUMNS
+    from aegan.dcase.metrics import SUMMARY_COLUMNS
 
     table = Table(title=title, title_justify="left")
     table.add_column("score")
@@ -56,7 +56,7 @@ def scores_table(evaluation: Evaluation, chosen: str, title: str) -> Table:
 
 
 def groups_table(evaluation: Evaluation, score: str) -> Table:
-    from aegan.evaluate import GROUP_COLUMNS
+    from aegan.dcase.metrics import GROUP_COLUMNS
 
     kind = "section" if evaluation.year == 2022 else "machine ID"
     table = Table(title=f"{score} per {kind}", title_justify="left")
@@ -123,13 +123,13 @@ def test(
     json_out: JsonOption = False,
 ) -> None:
     """Score a machine's test set with a model: all 19 scores, DCASE figures and submission files."""
-    from aegan.assess import assess
-    from aegan.config import load_settings
-    from aegan.dcase import require_root
-    from aegan.detector import Detector
-    from aegan.devices import parse_device
+    from aegan.cli.devices import parse_device
+    from aegan.config.schema import load_settings
+    from aegan.dcase.clips import require_root
     from aegan.errors import UsageError
-    from aegan.registry import default_model
+    from aegan.model.detector import Detector
+    from aegan.model.registry import default_model
+    from aegan.results.assess import assess
 
     year_, machine_ = year_and_machine(year, machine)
     if split not in ("dev", "eval"):

@@ -31,10 +31,10 @@ from aegan.cli.common import (
 from aegan.errors import UsageError
 
 if TYPE_CHECKING:
-    from aegan.config import Config
-    from aegan.runs import EpochRecord
-    from aegan.train import TrainCallbacks, TrainResult
-    from aegan.wgan import BatchReport
+    from aegan.config.schema import Config
+    from aegan.training.loop import TrainCallbacks, TrainResult
+    from aegan.training.runs import EpochRecord
+    from aegan.training.wgan import BatchReport
 
 TOP_SCORES = 3
 """Scores shown in the per-epoch validation table (plus the recipe's)."""
@@ -64,7 +64,7 @@ class TrainDisplay:
         self.bars.__exit__(*exc)
 
     def callbacks(self) -> TrainCallbacks:
-        from aegan.train import TrainCallbacks
+        from aegan.training.loop import TrainCallbacks
 
         return TrainCallbacks(
             progress=self.progress, on_batch=self.batch, on_epoch=self.epoch, on_note=self.note
@@ -178,8 +178,8 @@ def _resumed(
     year: str, machine: str, name: str | None, config: Path | None, overrides: list[str]
 ) -> tuple[Config, str]:
     """The config and name of the run to continue: the named one or this machine's latest."""
-    from aegan import runs
-    from aegan.train import resumed_config
+    from aegan.training import runs
+    from aegan.training.loop import resumed_config
 
     y, m = year_and_machine(year, machine)
     name = name or runs.latest_run(y, m)
@@ -279,12 +279,12 @@ def train(
     Checkpoints go to the run folder after every epoch: Ctrl-C and --resume
     continue to the same result.
     """
-    from aegan import config as config_mod
-    from aegan import distributed, runs
-    from aegan.dcase import require_root
-    from aegan.devices import parse_devices
-    from aegan.train import TrainingInterrupted, TrainJob
-    from aegan.train import train as train_model
+    from aegan.cli.devices import parse_devices
+    from aegan.config import schema as config_mod
+    from aegan.dcase.clips import require_root
+    from aegan.training import distributed, runs
+    from aegan.training.loop import TrainingInterrupted, TrainJob
+    from aegan.training.loop import train as train_model
 
     overrides = _overrides(set_, epochs, seed, select, precision, compile_)
     if resume:

@@ -1,0 +1,277 @@
+"""DCASE 2020 and 2022 Task 2: years, machine types, file names, data discovery.
+
+A clip's file name carries everything the method needs to know about it: its
+machine ID (2020) or section (2022), its domain (2022), and for the dev test set
+its label. ``parse_clip_name`` turns a name into a ``Clip``; ``discover`` finds a
+machine's clips under a dataset root laid out as the challenge ships it::
+
+    <root>/dev_data/<machine>/{train,test}/*.wav
+    <root>/eval_data/<machine>/{train,test}/*.wav
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from aegan.errors import DataError, UsageError
+
+Year = Literal[2020, 2022]
+Subset = Literal["dev", "eval"]
+Split = Literal["train", "test"]
+
+YEARS: tuple[int, ...] = (2020, 2022)
+
+MACHINES: dict[int, tuple[str, ...]] = {
+    2020: ("fan", "pump", "slider", "valve", "ToyCar", "ToyConveyor"),
+    2022: ("bearing", "fan", "gearbox", "slider", "ToyCar", "ToyTrain", "valve"),
+}
+
+# Sections (2022) and machine IDs (2020) of the development and evaluation sets.
+DEV_SECTIONS_2022 = ("00", "01", "02")
+EVAL_SECTIONS_2022 = ("03", "04", "05")
+
+TRAIN_SETS = ("dev", "eval", "deval")
+
+SYNTHETIC_MARKER = "aegan-synthetic.json"
+"""Written by aegan.synth.dataset at the root of a data set it made (holds the SynthSpec)."""
+
+AUDIO_SUFFIXES = (".wav", ".flac")
+
+# Attribute keys used in DCASE 2022 names; values may themselves contain "_"
+# (valve "pat_04_05"), so a known key is what ends the previous value.
+KNOWN_ATTRIBUTE_KEYS = frozenset(
+    {
+        "m-n", "f-n", "n-lv", "volt", "wt", "id", "vel", "loc", "ac",
+        "car", "spd", "mic", "noise", "pat", "panel", "v1pat", "v2pat",
+    }
+)  # fmt: skip
+
+_NAME_2020 = re.compile(r"^(?:(?P<label>normal|anomaly)_)?id_(?P<group>\d+)_(?P<index>\d+)$")
+_NAME_2022 = re.compile(
+    r"^section_(?P<group>\d+)_(?P<domain>source|target)_(?P<split>train|test)_"
+    r"(?P<label>normal|anomaly)_(?P<index>\d+)(?:_(?P<attrs>.+))?$"
+)
+_NAME_2022_EVAL = re.compile(r"^section_(?P<group>\d+)_(?P<index>\d+)$")
+
+
+@dataclass(frozen=True)
+class Clip:
+    """One recording and what its name says about it.
+
+    ``group`` is the machine ID (2020) or section (2022), two digits as in the
+    name; it is what the figures of merit are computed per. ``label`` is 0
+    (normal), 1 (anomaly) or None (unlabelled eval test clip).
+    """
+
+    path: Path
+    year: int
+    machine: str
+    subset: str
+    split: str
+    group: str
+    index: str
+    domain: str | None = None
+    label: int | None = None
+    attributes: tuple[tuple[str, str], ...] = field(default=())
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def label_name(self) -> str:
+        return {0: "normal", 1: "anomaly", None: "unknown"}[self.label]
+
+
+class ClipNameError(DataError):
+    """A file name that does not follow the DCASE naming of its year."""
+
+
+def normalize_year(year: int | str) -> int:
+    """Accept 20, 22, 2020, 2022 (as int or str)."""
+    text = str(year).strip()
+    value = int(text) if text.isdigit() else -1
+    if value in (20, 22):
+        value += 2000
+    if value not in YEARS:
+        raise UsageError(
+            f"Unknown DCASE year {year!r}.", "Use --year 20 or --year 22 (or 2020 / 2022)."
+        )
+    return value
+
+
+def canonical_machine(year: int, machine: str) -> str:
+    """Return the official spelling of a machine type, matched case-insensitively."""
+    year = normalize_year(year)
+    valid = MACHINES[year]
+    for name in valid:
+        if name.lower() == machine.strip().lower():
+            return name
+    lowered = {m.lower(): m for m in valid}
+    close = difflib.get_close_matches(machine.lower(), list(lowered), n=1)
+    suggestion = f" Did you mean {lowered[close[0]]}?" if close else ""
+    raise UsageError(
+        f"Unknown machine type {machine!r} for DCASE {year}.{suggestion}",
+        f"Valid machine types for {year}: {', '.join(valid)}.",
+    )
+
+
+def split_attributes(tail: str) -> tuple[tuple[str, str], ...]:
+    """Split the attribute part of a 2022 name into (key, value) pairs.
+
+    Known keys start a new pair, so values containing "_" survive; names with
+    unknown keys fall back to alternating key/value tokens.
+    """
+    tokens = tail.split("_")
+    if tokens[0] in KNOWN_ATTRIBUTE_KEYS:
+        pairs: list[list[str]] = []
+        for token in tokens:
+            if token in KNOWN_ATTRIBUTE_KEYS and (not pairs or pairs[-1][1:]):
+                pairs.append([token])
+            else:
+                pairs[-1].append(token)
+        return tuple((p[0], "_".join(p[1:])) for p in pairs)
+    keys, values = tokens[0::2], tokens[1::2]
+    if len(keys) > len(values):  # odd count: the last token belongs to the last value
+        if not values:
+            return ((keys[0], ""),)
+        values[-1] = values[-1] + "_" + keys.pop()
+    return tuple(zip(keys, values, strict=True))
+
+
+def parse_clip_name(path: Path | str, year: int, machine: str, subset: str, split: str) -> Clip:
+    """Parse a clip's file name; raise a DataError naming the file if it does not fit."""
+    path = Path(path)
+    stem = path.stem
+    common = {"path": path, "year": year, "machine": machine, "subset": subset, "split": split}
+    if year == 2020:
+        match = _NAME_2020.match(stem)
+        if match:
+            label = match["label"]
+            if label is not None or split == "test":
+                return Clip(
+                    **common,
+                    group=match["group"],
+                    index=match["index"],
+                    label=None if label is None else int(label == "anomaly"),
+                )
+        expected = "normal_id_00_00000000.wav, anomaly_id_02_00000003.wav or id_05_00000252.wav"
+    else:
+        match = _NAME_2022.match(stem)
+        if match and match["split"] == split:
+            attrs = split_attributes(match["attrs"]) if match["attrs"] else ()
+            return Clip(
+                **common,
+                group=match["group"],
+                index=match["index"],
+                domain=match["domain"],
+                label=int(match["label"] == "anomaly"),
+                attributes=attrs,
+            )
+        match = _NAME_2022_EVAL.match(stem)
+        if match and split == "test":
+            return Clip(**common, group=match["group"], index=match["index"])
+        expected = f"section_00_source_{split}_normal_0000_<attributes>.wav" + (
+            " or section_03_0000.wav" if split == "test" else ""
+        )
+    raise ClipNameError(
+        f"Cannot parse the DCASE {year} file name {path.name!r} ({path.parent}).",
+        f"Expected names like {expected}. Rename the file or move it out of the data folder.",
+    )
+
+
+def is_synthetic(root: Path | str) -> bool:
+    """Whether ``aegan.synth.dataset`` made this data set: its figures mean nothing beside the paper's."""
+    return (Path(root) / SYNTHETIC_MARKER).is_file()
+
+
+def machine_dir(root: Path, subset: str, machine: str) -> Path:
+    return Path(root) / f"{subset}_data" / machine
+
+
+def find_machine_dir(root: Path, subset: str, machine: str) -> Path | None:
+    """The machine's folder under ``root``, tolerating a different letter case on disk."""
+    parent = Path(root) / f"{subset}_data"
+    exact = parent / machine
+    if exact.is_dir():
+        return exact
+    if parent.is_dir():
+        for child in parent.iterdir():
+            if child.is_dir() and child.name.lower() == machine.lower():
+                return child
+    return None
+
+
+def list_audio(folder: Path) -> list[Path]:
+    """Audio files in a folder (not recursive), sorted by name as the original code does."""
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES)
+
+
+def discover(root: Path | str, year: int, machine: str, subset: str, split: str) -> list[Clip]:
+    """All clips of one machine, subset and split; an empty list when the folder is absent.
+
+    A folder that exists but holds no audio, or holds a misnamed file, is an
+    error: it is a broken download or a wrong root, never silently skipped.
+    """
+    year = normalize_year(year)
+    machine = canonical_machine(year, machine)
+    base = find_machine_dir(Path(root), subset, machine)
+    folder = base / split if base else None
+    if folder is None or not folder.is_dir():
+        return []
+    files = list_audio(folder)
+    if not files:
+        raise DataError(
+            f"No .wav files in {folder}.",
+            "The download may be incomplete: run `aegan fetch --data` again or check the folder.",
+        )
+    return [parse_clip_name(p, year, machine, subset, split) for p in files]
+
+
+def subsets_of(train_set: str) -> tuple[str, ...]:
+    """Which subsets a ``train_set`` value trains on: dev, eval or both."""
+    if train_set not in TRAIN_SETS:
+        raise UsageError(
+            f"Unknown train_set {train_set!r}.", f"Use one of: {', '.join(TRAIN_SETS)}."
+        )
+    return {"dev": ("dev",), "eval": ("eval",), "deval": ("dev", "eval")}[train_set]
+
+
+def require_root(root: Path | str | None, year: int) -> Path:
+    """Check that a dataset root exists, with a message saying how to get one."""
+    short = str(year)[2:]
+    if root is None:
+        raise DataError(
+            f"No dataset folder is configured for DCASE {year}.",
+            f"Pass --data-dir DIR, set data.root{short} in the user config "
+            f"(`aegan config path`), or download the data with `aegan fetch --data MACHINE --year {short}`.",
+        )
+    root = Path(root).expanduser()
+    if not root.is_dir():
+        raise DataError(
+            f"Dataset folder {root} does not exist.",
+            f"Pass --data-dir pointing at the folder that holds dev_data/ and eval_data/, "
+            f"or download with `aegan fetch --data MACHINE --year {short}`.",
+        )
+    return root
+
+
+def training_clips(root: Path | str, year: int, machine: str, train_set: str) -> list[Clip]:
+    """The clips a model trains on: train splits of the subsets ``train_set`` names."""
+    root = require_root(root, year)
+    clips: list[Clip] = []
+    for subset in subsets_of(train_set):
+        found = discover(root, year, machine, subset, "train")
+        if not found:
+            raise DataError(
+                f"No {subset} training data for {machine} ({year}) under {root}: "
+                f"{machine_dir(root, subset, machine) / 'train'} is missing.",
+                f"Download it with `aegan fetch --data {machine} --year {str(year)[2:]}`"
+                + (", or use --train-set dev." if subset == "eval" else "."),
+            )
+        clips.extend(found)
+    return clips

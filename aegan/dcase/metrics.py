@@ -1,0 +1,406 @@
+"""DCASE 2020 / 2022 Task 2 figures of merit and submission files.
+
+The figures follow the original AEGAN-AD code and the official evaluators
+(SPEC section 6), for all anomaly scores at once:
+
+- 2020, per machine ID: AUC and pAUC (sklearn ``roc_auc_score`` with
+  ``max_fpr``, the McClish-standardised partial AUC). Machine-type figures are
+  the arithmetic means over IDs; ``average`` (their mean) is the official
+  figure the original selects by.
+- 2022, per section: ``auc_source`` over the source-domain clips plus the
+  target-domain anomalies, ``auc_target`` symmetrically, ``pauc`` over all
+  clips of the section (``auc``, over all clips, is the evaluator's
+  "AUC (all)" column). ``hmean`` is the harmonic mean of all 3 x n_sections
+  values, each floored at machine epsilon; it is the official figure.
+
+Scores are made rankable first: NaN becomes float32 max (as the original
+does), +-inf becomes +-float32 max.
+
+A figure is undefined (NaN) when its set of clips holds one class only, e.g.
+a section with no anomalies. Summaries are taken over the defined values and
+are NaN only when none is defined; the group figures keep the NaN visible.
+The best score is the one with the highest official figure, the first in
+``SCORE_NAMES`` order on ties (as the original); None when no official figure
+is defined.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.metrics import roc_auc_score
+
+from aegan.config.schema import SCORE_NAMES
+from aegan.dcase.clips import Clip, canonical_machine, normalize_year
+from aegan.errors import DataError
+from aegan.paths import write_text_atomic
+
+MAX_FPR = 0.1
+EPSILON = sys.float_info.epsilon
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+OFFICIAL_FIGURE = {2020: "average", 2022: "hmean"}
+"""The summary key each year ranks scores and selects epochs by."""
+
+SUMMARY_COLUMNS = {
+    2020: (("auc", "AUC"), ("pauc", "pAUC"), ("average", "average")),
+    2022: (
+        ("auc_source", "AUC src"),
+        ("auc_target", "AUC tgt"),
+        ("pauc", "pAUC"),
+        ("hmean", "hmean"),
+    ),
+}
+"""(summary key, column header) of each year's machine-type figures, as tables show them."""
+GROUP_COLUMNS = {
+    2020: (("auc", "AUC"), ("pauc", "pAUC")),
+    2022: (("auc_source", "AUC src"), ("auc_target", "AUC tgt"), ("pauc", "pAUC")),
+}
+"""(figure, column header) of each year's per-ID / per-section figures."""
+
+# ---------------------------------------------------------------- results
+
+
+@dataclass(frozen=True)
+class GroupFigures:
+    """The figures of one machine ID (2020) or section (2022) for one score.
+
+    ``auc`` is over all clips of the group; ``auc_source`` and ``auc_target``
+    exist for 2022 only. NaN marks a figure whose clips hold one class only.
+    """
+
+    group: str
+    n_clips: int
+    auc: float
+    pauc: float
+    auc_source: float | None = None
+    auc_target: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"group": self.group, "n_clips": self.n_clips}
+        for key in ("auc", "auc_source", "auc_target", "pauc"):
+            value = getattr(self, key)
+            if value is not None:
+                data[key] = _json_float(value)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> GroupFigures:
+        optional = {
+            key: _read_float(data[key]) for key in ("auc_source", "auc_target") if key in data
+        }
+        return cls(
+            group=str(data["group"]),
+            n_clips=int(data["n_clips"]),
+            auc=_read_float(data["auc"]),
+            pauc=_read_float(data["pauc"]),
+            **optional,
+        )
+
+
+@dataclass(frozen=True)
+class ScoreFigures:
+    """All figures of one anomaly score: per group, the machine-type summary, the official one."""
+
+    name: str
+    groups: tuple[GroupFigures, ...]
+    summary: dict[str, float]
+    official: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "official": _json_float(self.official),
+            "summary": {key: _json_float(value) for key, value in self.summary.items()},
+            "groups": [group.to_dict() for group in self.groups],
+        }
+
+    @classmethod
+    def from_dict(cls, name: str, data: Mapping[str, Any]) -> ScoreFigures:
+        return cls(
+            name=name,
+            groups=tuple(GroupFigures.from_dict(group) for group in data["groups"]),
+            summary={key: _read_float(value) for key, value in data["summary"].items()},
+            official=_read_float(data["official"]),
+        )
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """The figures of every score on one machine's test clips, and the best score.
+
+    ``subset`` says which test set the clips came from ("dev", "eval", or
+    "dev+eval" for a mix).
+    """
+
+    year: int
+    machine: str
+    subset: str
+    max_fpr: float
+    scores: dict[str, ScoreFigures]
+    best: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready record (NaN written as null), for results.json."""
+        return {
+            "year": self.year,
+            "machine": self.machine,
+            "subset": self.subset,
+            "max_fpr": self.max_fpr,
+            "best": self.best,
+            "scores": {name: figures.to_dict() for name, figures in self.scores.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Evaluation:
+        try:
+            return cls(
+                year=int(data["year"]),
+                machine=str(data["machine"]),
+                subset=str(data["subset"]),
+                max_fpr=float(data["max_fpr"]),
+                scores={
+                    name: ScoreFigures.from_dict(name, figures)
+                    for name, figures in data["scores"].items()
+                },
+                best=None if data["best"] is None else str(data["best"]),
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise DataError(
+                f"Not a valid aegan evaluation record ({type(exc).__name__}: {exc}).",
+                "Run `aegan test` again to rewrite the results file.",
+            ) from None
+
+
+def _json_float(value: float) -> float | None:
+    return None if math.isnan(value) else float(value)
+
+
+def _read_float(value: float | None) -> float:
+    return math.nan if value is None else float(value)
+
+
+# ---------------------------------------------------------------- figures
+
+
+def sanitize_scores(scores: np.ndarray | Sequence[float]) -> np.ndarray:
+    """Scores as float64 that every clip can be ranked by: NaN -> float32 max, +-inf clipped."""
+    values = np.nan_to_num(np.asarray(scores, dtype=np.float64), nan=FLOAT32_MAX)
+    return np.clip(values, -FLOAT32_MAX, FLOAT32_MAX)
+
+
+def auc_columns(labels: np.ndarray, scores: np.ndarray, max_fpr: float | None = None) -> np.ndarray:
+    """AUC (or pAUC with ``max_fpr``) of every score column; NaN when ``labels`` hold one class.
+
+    One sklearn call scores all columns (its multilabel form computes each
+    column's binary AUC exactly as the single-column call does).
+    """
+    n_columns = scores.shape[1]
+    if labels.size == 0 or labels.min() == labels.max():
+        return np.full(n_columns, np.nan)
+    indicator = np.repeat(labels[:, None], n_columns, axis=1)
+    return np.atleast_1d(roc_auc_score(indicator, scores, average=None, max_fpr=max_fpr)).astype(
+        np.float64
+    )
+
+
+def mean_defined(values: np.ndarray) -> np.ndarray:
+    """Arithmetic mean over axis 0 of the non-NaN values; NaN where there are none."""
+    defined = ~np.isnan(values)
+    total = np.where(defined, values, 0.0).sum(axis=0)
+    count = defined.sum(axis=0)
+    return np.divide(total, count, out=np.full(total.shape, np.nan), where=count > 0)
+
+
+def hmean_defined(values: np.ndarray) -> np.ndarray:
+    """Harmonic mean over axis 0 of the non-NaN values, each floored at machine epsilon."""
+    return 1.0 / mean_defined(1.0 / np.maximum(values, EPSILON))
+
+
+def _group_figures(
+    year: int, labels: np.ndarray, target: np.ndarray, scores: np.ndarray, max_fpr: float
+) -> dict[str, np.ndarray]:
+    """Every figure of one group, each an array over the score columns."""
+    figures = {
+        "auc": auc_columns(labels, scores),
+        "pauc": auc_columns(labels, scores, max_fpr),
+    }
+    if year == 2022:
+        anomalous = labels == 1
+        for key, in_domain in (("auc_source", ~target), ("auc_target", target)):
+            chosen = in_domain | anomalous
+            figures[key] = auc_columns(labels[chosen], scores[chosen])
+    return figures
+
+
+def _summaries(year: int, figures: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Machine-type figures from the (n_groups, n_scores) arrays of group figures."""
+    if year == 2020:
+        auc, pauc = mean_defined(figures["auc"]), mean_defined(figures["pauc"])
+        return {"auc": auc, "pauc": pauc, "average": (auc + pauc) / 2}
+    columns = ("auc_source", "auc_target", "pauc")
+    summary = {key: hmean_defined(figures[key]) for key in columns}
+    summary["hmean"] = hmean_defined(np.concatenate([figures[key] for key in columns]))
+    return summary
+
+
+def _tie_break_rank(name: str) -> int:
+    """SCORE_NAMES order; other names after them, in the order given (the sort is stable)."""
+    return SCORE_NAMES.index(name) if name in SCORE_NAMES else len(SCORE_NAMES)
+
+
+def best_score(scores: Mapping[str, ScoreFigures]) -> str | None:
+    """The score with the highest official figure, the first in SCORE_NAMES order on ties."""
+    defined = [
+        name
+        for name in sorted(scores, key=_tie_break_rank)
+        if not math.isnan(scores[name].official)
+    ]
+    return max(defined, key=lambda name: scores[name].official) if defined else None
+
+
+def _common_value(clips: Sequence[Clip], attribute: str) -> Any:
+    values = {getattr(clip, attribute) for clip in clips}
+    if len(values) != 1:
+        raise ValueError(f"Clips of one evaluation must share one {attribute}; got {values}.")
+    return values.pop()
+
+
+def _require_labels(clips: Sequence[Clip], year: int) -> tuple[np.ndarray, np.ndarray]:
+    """Labels (0/1) and a target-domain mask; a DataError when the clips lack them."""
+    unlabelled = [clip for clip in clips if clip.label is None]
+    if unlabelled:
+        raise DataError(
+            f"{len(unlabelled)} of {len(clips)} test clips have no label "
+            f"(e.g. {unlabelled[0].name} in {unlabelled[0].path.parent}).",
+            "Eval test clips need the official ground truth: read it with read_ground_truth "
+            "and apply it with with_ground_truth.",
+        )
+    if year == 2022:
+        no_domain = [clip for clip in clips if clip.domain not in ("source", "target")]
+        if no_domain:
+            raise DataError(
+                f"{len(no_domain)} DCASE 2022 test clips have no domain "
+                f"(e.g. {no_domain[0].name} in {no_domain[0].path.parent}).",
+                "Apply the official ground truth (ground_truth_domain) with with_ground_truth.",
+            )
+    labels = np.array([clip.label for clip in clips], dtype=np.int64)
+    target = np.array([clip.domain == "target" for clip in clips], dtype=bool)
+    return labels, target
+
+
+def evaluate(
+    clips: Sequence[Clip],
+    scores: np.ndarray,
+    names: Sequence[str] = SCORE_NAMES,
+    max_fpr: float = MAX_FPR,
+) -> Evaluation:
+    """The figures of every score column on one machine's labelled test clips.
+
+    ``scores`` is (n_clips, len(names)); column j holds score ``names[j]``.
+    """
+    if not clips:
+        raise DataError("There are no test clips to evaluate.", "Check the dataset folder.")
+    names = tuple(names)
+    matrix = sanitize_scores(scores)
+    if matrix.shape != (len(clips), len(names)) or len(set(names)) != len(names):
+        raise ValueError(
+            f"Expected a ({len(clips)}, {len(names)}) score matrix with unique names; "
+            f"got {matrix.shape} for {len(set(names))} distinct names."
+        )
+    year = int(_common_value(clips, "year"))
+    if year not in OFFICIAL_FIGURE:
+        raise ValueError(f"Unknown DCASE year {year}.")
+    labels, target = _require_labels(clips, year)
+    group_of = np.array([clip.group for clip in clips])
+    groups = sorted(set(group_of.tolist()))
+    masks = [group_of == group for group in groups]
+    per_group = [
+        _group_figures(year, labels[mask], target[mask], matrix[mask], max_fpr) for mask in masks
+    ]
+    stacked = {key: np.stack([figures[key] for figures in per_group]) for key in per_group[0]}
+    summaries = _summaries(year, stacked)
+    counts = [int(mask.sum()) for mask in masks]
+    results = {}
+    for column, name in enumerate(names):
+        group_figures = tuple(
+            GroupFigures(
+                group=group,
+                n_clips=count,
+                **{key: float(values[row, column]) for key, values in stacked.items()},
+            )
+            for row, (group, count) in enumerate(zip(groups, counts, strict=True))
+        )
+        summary = {key: float(values[column]) for key, values in summaries.items()}
+        results[name] = ScoreFigures(name, group_figures, summary, summary[OFFICIAL_FIGURE[year]])
+    return Evaluation(
+        year=year,
+        machine=str(_common_value(clips, "machine")),
+        subset="+".join(sorted({clip.subset for clip in clips})),
+        max_fpr=float(max_fpr),
+        scores=results,
+        best=best_score(results),
+    )
+
+
+# ---------------------------------------------------------------- submission files
+
+
+def submission_file_name(year: int, machine: str, group: str, kind: str = "anomaly_score") -> str:
+    """Official file name; ``kind`` is "anomaly_score" or (2022) "decision_result"."""
+    if year == 2020:
+        return f"{kind}_{machine}_id_{group}.csv"
+    return f"{kind}_{machine}_section_{group}_test.csv"
+
+
+def _write_rows(path: Path, names: Sequence[str], values: Sequence[str]) -> Path:
+    write_text_atomic(
+        path, "".join(f"{name},{value}\n" for name, value in zip(names, values, strict=True))
+    )
+    return path
+
+
+def write_submission(
+    folder: Path | str,
+    year: int | str,
+    machine: str,
+    clips: Sequence[Clip],
+    scores: np.ndarray | Sequence[float],
+    decisions: np.ndarray | Sequence[int] | None = None,
+) -> list[Path]:
+    """Write the official per-group CSVs (rows ``file_name,value``, sorted by name, no header).
+
+    2020: ``anomaly_score_<mt>_id_<id>.csv``. 2022:
+    ``anomaly_score_<mt>_section_<ss>_test.csv`` and, when ``decisions`` (0/1)
+    are given, ``decision_result_<mt>_section_<ss>_test.csv``. The official
+    evaluators pair rows with the ground truth by sorted order, so the rows
+    are sorted by file name. Returns the paths written.
+    """
+    year = normalize_year(year)
+    machine = canonical_machine(year, machine)
+    values = sanitize_scores(scores)
+    if values.shape != (len(clips),):
+        raise ValueError(f"Expected {len(clips)} scores, got shape {values.shape}.")
+    flags = None
+    if decisions is not None:
+        if year == 2020:
+            raise ValueError("DCASE 2020 submissions have no decision files.")
+        flags = np.asarray(decisions)
+        if flags.shape != (len(clips),) or not np.isin(flags, (0, 1)).all():
+            raise ValueError(f"Expected {len(clips)} decisions of 0 or 1.")
+    folder = Path(folder)
+    written = []
+    for group in sorted({clip.group for clip in clips}):
+        rows = sorted((clip.name, i) for i, clip in enumerate(clips) if clip.group == group)
+        names = [name for name, _ in rows]
+        path = folder / submission_file_name(year, machine, group)
+        written.append(_write_rows(path, names, [repr(float(values[i])) for _, i in rows]))
+        if flags is not None:
+            path = folder / submission_file_name(year, machine, group, "decision_result")
+            written.append(_write_rows(path, names, [str(int(flags[i])) for _, i in rows]))
+    return written

@@ -1,0 +1,209 @@
+"""Reading audio and turning it into log-mel spectrograms (SPEC section 2).
+
+The log-mel transform reproduces librosa's ``melspectrogram`` followed by
+``power_to_db(ref=1.0)`` (the original research code's pipeline) with torch, so
+that it runs batched and on any device: Hann window, centred frames with zero
+padding, power 2, Slaney mel scale and area normalisation, then dB clipped per
+clip at ``max - top_db``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import torch
+import torchaudio.functional as AF
+
+from aegan.config.schema import FeatureConfig
+from aegan.dcase.clips import AUDIO_SUFFIXES
+from aegan.errors import AudioError, DataError
+
+AMIN = 1e-10  # librosa's floor before taking the log
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    """What a file's header says, converted to the feature sample rate."""
+
+    path: Path
+    sample_rate: int
+    channels: int
+    samples: int  # at the file's own rate
+    target_samples: int  # after resampling to the feature rate
+
+    @property
+    def seconds(self) -> float:
+        return self.samples / self.sample_rate if self.sample_rate else 0.0
+
+
+def _unreadable(path: Path, reason: str) -> AudioError:
+    return AudioError(
+        f"Cannot read {path} as audio: {reason.rstrip('.')}.",
+        "Check that it is a WAV or FLAC file (re-download or re-export it), or remove it.",
+    )
+
+
+def resampled_length(samples: int, orig_rate: int, new_rate: int) -> int:
+    """Length torchaudio's resampler returns: ceil(samples * new / orig)."""
+    if orig_rate == new_rate:
+        return samples
+    gcd = math.gcd(orig_rate, new_rate)
+    orig, new = orig_rate // gcd, new_rate // gcd
+    return -(-samples * new // orig)
+
+
+def frame_count(samples: int, hop_length: int) -> int:
+    """Frames of a centred STFT (librosa's default) of ``samples`` samples."""
+    return 1 + samples // hop_length
+
+
+def wav_data_shortfall(path: Path) -> tuple[int, int] | None:
+    """(declared, present) byte counts of a RIFF/WAVE data chunk that ends early, else None.
+
+    libsndfile quietly reports the frames that are present, so a download cut
+    short would pass as a shorter clip; the chunk header tells the truth.
+    """
+    with open(path, "rb") as fh:
+        if fh.read(12)[8:12] != b"WAVE":
+            return None
+        size = path.stat().st_size
+        while True:
+            header = fh.read(8)
+            if len(header) < 8:
+                return None
+            chunk_id, chunk_size = header[:4], int.from_bytes(header[4:], "little")
+            if chunk_id == b"data":
+                present = size - fh.tell()
+                unknown = chunk_size in (0, 0xFFFFFFFF)  # streaming writers leave it open
+                return None if unknown or chunk_size <= present else (chunk_size, present)
+            fh.seek(chunk_size + (chunk_size & 1), 1)
+
+
+def probe(path: Path | str, sample_rate: int) -> AudioInfo:
+    """Read a file's header only; raise AudioError naming the file if it is not audio."""
+    path = Path(path)
+    try:
+        info = sf.info(str(path))
+    except (sf.LibsndfileError, RuntimeError, OSError) as exc:
+        raise _unreadable(path, str(exc).strip() or type(exc).__name__) from None
+    if info.frames <= 0:
+        raise _unreadable(path, "it holds no samples")
+    shortfall = wav_data_shortfall(path) if info.format == "WAV" else None
+    if shortfall:
+        raise _unreadable(
+            path, f"it is truncated ({shortfall[1]} of {shortfall[0]} data bytes present)"
+        )
+    return AudioInfo(
+        path=path,
+        sample_rate=info.samplerate,
+        channels=info.channels,
+        samples=info.frames,
+        target_samples=resampled_length(info.frames, info.samplerate, sample_rate),
+    )
+
+
+def read_audio(path: Path | str, sample_rate: int) -> np.ndarray:
+    """Mono float32 samples at ``sample_rate``: channels averaged, resampled if needed.
+
+    Samples are scaled as soundfile (and librosa) scale them: int16 / 32768.
+    A file whose data ends before its header says is refused as truncated.
+    """
+    path = Path(path)
+    info = probe(path, sample_rate)
+    try:
+        data, rate = sf.read(str(path), dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError, OSError) as exc:
+        raise _unreadable(path, str(exc).strip() or type(exc).__name__) from None
+    if data.shape[0] < info.samples:
+        raise _unreadable(path, f"it is truncated ({data.shape[0]} of {info.samples} samples read)")
+    mono = data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]
+    if rate != sample_rate:
+        mono = AF.resample(torch.from_numpy(np.ascontiguousarray(mono)), rate, sample_rate).numpy()
+    return np.ascontiguousarray(mono, dtype=np.float32)
+
+
+class LogMel(torch.nn.Module):
+    """Batched log-mel spectrogram in dB, clipped per clip at ``max - top_db``.
+
+    Input (B, T) float32 waveforms of equal length; output (B, n_mels, frames).
+    The per-clip clip matters: clipping against the maximum of a whole batch
+    would make a clip's features depend on its neighbours.
+    """
+
+    def __init__(self, cfg: FeatureConfig) -> None:
+        super().__init__()
+        self.n_fft = cfg.n_fft
+        self.hop_length = cfg.hop_length
+        self.top_db = cfg.top_db
+        fbank = AF.melscale_fbanks(
+            n_freqs=cfg.n_fft // 2 + 1,
+            f_min=0.0,
+            f_max=cfg.sample_rate / 2.0,
+            n_mels=cfg.n_mels,
+            sample_rate=cfg.sample_rate,
+            norm="slaney",
+            mel_scale="slaney",
+        )
+        self.register_buffer("mel_basis", fbank.T.contiguous().float(), persistent=False)
+        window = torch.hann_window(cfg.n_fft, periodic=True)
+        self.register_buffer("window", window, persistent=False)
+
+    def power_mel(self, waves: torch.Tensor) -> torch.Tensor:
+        spec = torch.stft(
+            waves,
+            n_fft=self.n_fft,
+            hop_length=self.hop_length,
+            window=self.window,
+            center=True,
+            pad_mode="constant",
+            return_complex=True,
+        )
+        power = spec.real.square() + spec.imag.square()
+        return torch.matmul(self.mel_basis, power)
+
+    def forward(self, waves: torch.Tensor) -> torch.Tensor:
+        db = 10.0 * torch.log10(torch.clamp(self.power_mel(waves), min=AMIN))
+        floor = db.amax(dim=(-2, -1), keepdim=True) - self.top_db
+        return torch.maximum(db, floor)
+
+
+def _is_audio(path: Path) -> bool:
+    return path.is_file() and path.suffix.lower() in AUDIO_SUFFIXES
+
+
+def find_audio_files(inputs: Sequence[str | Path]) -> list[Path]:
+    """Files named by paths, folders (searched recursively) and glob patterns, in order.
+
+    Duplicates are dropped. A path or pattern that matches nothing is an error
+    naming it, so a typo is not silently scored as an empty set.
+    """
+    found: dict[Path, None] = {}
+    for item in inputs:
+        text = str(item)
+        path = Path(text).expanduser()
+        if path.is_dir():
+            matches = sorted(p for p in path.rglob("*") if _is_audio(p))
+        elif path.is_file():
+            matches = [path]
+        elif any(ch in text for ch in "*?["):
+            matches = sorted(p for p in _glob(path) if _is_audio(p))
+        else:
+            raise DataError(f"{text} does not exist.", "Check the path.")
+        if not matches:
+            raise DataError(
+                f"No .wav or .flac files in {text}.",
+                "Point at audio files, a folder of them or a glob.",
+            )
+        found.update(dict.fromkeys(matches))
+    return list(found)
+
+
+def _glob(pattern: Path) -> list[Path]:
+    anchor = Path(pattern.anchor) if pattern.is_absolute() else Path()
+    relative = str(pattern.relative_to(anchor)) if pattern.is_absolute() else str(pattern)
+    return list(anchor.glob(relative))

@@ -1,0 +1,206 @@
+"""The DCASE zips: which ones hold a machine's data, their safe extraction into
+the dataset tree, and what is already there.
+
+Each machine type's data comes in three zips (dev; additional train; eval
+test; SPEC section 1). An archive is checked so that no entry can land outside
+the target folder, unpacked into a staging folder, and its audio moved to
+``<root>/<subset>_data/<machine>/<split>/``. A marker file remembers a
+finished archive, so a second fetch needs no network.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import stat
+import zipfile
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path, PurePosixPath
+
+from aegan import paths
+from aegan.dcase.clips import (
+    canonical_machine,
+    find_machine_dir,
+    list_audio,
+    machine_dir,
+    normalize_year,
+    subsets_of,
+)
+from aegan.errors import DataError, UsageError
+from aegan.progress import Progress, no_progress
+
+DATASET_SPLITS = ("dev", "eval", "all")
+
+_MARKER_DIR = ".aegan"
+
+_ARCHIVES: dict[int, tuple[tuple[int, str, str, tuple[str, ...]], ...]] = {
+    2020: (
+        (3678171, "dev_data_{m}.zip", "dev", ("train", "test")),
+        (3727685, "eval_data_train_{m}.zip", "eval", ("train",)),
+        (3841772, "eval_data_test_{m}.zip", "eval", ("test",)),
+    ),
+    2022: (
+        (6355122, "dev_{m}.zip", "dev", ("train", "test")),
+        (6462969, "eval_data_{m}_train.zip", "eval", ("train",)),
+        (6586456, "eval_data_{m}_test.zip", "eval", ("test",)),
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Archive:
+    """One DCASE zip on Zenodo and what it holds once extracted."""
+
+    record: int
+    name: str
+    subset: str
+    splits: tuple[str, ...]
+
+
+def dcase_archives(year: int | str, machine: str, split: str) -> list[Archive]:
+    """The Zenodo zips holding one machine's data: ``split`` is dev, eval or all."""
+    year = normalize_year(year)
+    machine = canonical_machine(year, machine)
+    if split not in DATASET_SPLITS:
+        raise UsageError(
+            f"Unknown data split {split!r}.", f"Use one of: {', '.join(DATASET_SPLITS)}."
+        )
+    return [
+        Archive(record, pattern.format(m=machine), subset, splits)
+        for record, pattern, subset, splits in _ARCHIVES[year]
+        if split in ("all", subset)
+    ]
+
+
+# ---------------------------------------------------------------- safe extraction
+
+
+def _unsafe_reason(info: zipfile.ZipInfo) -> str | None:
+    name = info.filename.replace("\\", "/")
+    if name.startswith("/") or re.match(r"^[A-Za-z]:", name):
+        return "an absolute path"
+    if ".." in PurePosixPath(name).parts:
+        return "a path that escapes the target folder with '..'"
+    if stat.S_ISLNK(info.external_attr >> 16):
+        return "a symbolic link"
+    return None
+
+
+def _check_archive(zip_file: zipfile.ZipFile, source: Path) -> None:
+    """Refuse the whole archive if any entry could write outside the target folder."""
+    for info in zip_file.infolist():
+        reason = _unsafe_reason(info)
+        if reason:
+            raise DataError(
+                f"Refusing to extract {source.name}: its entry {info.filename!r} is {reason}. "
+                "Nothing was extracted.",
+                "The archive is damaged or not the official one; delete it and download it again.",
+            )
+
+
+def _audio_count(folder: Path) -> int:
+    return len(list_audio(folder)) if folder.is_dir() else 0
+
+
+def _split_folder(staging: Path, split: str, machine: str, archive: Archive) -> Path:
+    """The extracted folder holding one split, whatever the archive's top folders are."""
+    found = [
+        d
+        for d in sorted(staging.rglob("*"))
+        if d.is_dir()
+        and d.name.lower() == split
+        and "__MACOSX" not in d.parts
+        and _audio_count(d) > 0
+    ]
+    if len(found) > 1:
+        named = [d for d in found if machine.lower() in (p.lower() for p in d.parts)]
+        found = named or found
+    if len(found) == 1:
+        return found[0]
+    top = ", ".join(sorted(p.name for p in staging.iterdir())) or "nothing"
+    what = "several" if found else "no"
+    raise DataError(
+        f"{archive.name} has {what} {split}/ folder(s) with audio; its top level holds: {top}.",
+        "The archive does not look like the official DCASE one; delete it and download it again.",
+    )
+
+
+def extract_archive(
+    zip_path: Path, root: Path, machine: str, archive: Archive, progress: Progress | None = None
+) -> dict[str, int]:
+    """Extract a DCASE zip into ``root/<subset>_data/<machine>/<split>/``.
+
+    The archive is checked first and unpacked into a staging folder, so an
+    unsafe or malformed archive leaves nothing behind. Returns files per split.
+    """
+    progress = progress or no_progress
+    staging = Path(root) / f".{archive.name}.extracting"
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        with zipfile.ZipFile(zip_path) as zip_file:
+            _check_archive(zip_file, zip_path)
+            members = zip_file.infolist()
+            for index, member in enumerate(members, 1):
+                zip_file.extract(member, staging)
+                progress(f"Extracting {archive.name}", index, len(members))
+        counts = {}
+        for split in archive.splits:
+            source = _split_folder(staging, split, machine, archive)
+            target = machine_dir(root, archive.subset, machine) / split
+            target.mkdir(parents=True, exist_ok=True)
+            moved = list_audio(source)
+            for path in moved:
+                os.replace(path, target / path.name)
+            counts[split] = len(moved)
+        return counts
+    except zipfile.BadZipFile as exc:
+        raise DataError(
+            f"{zip_path} is not a valid zip archive ({exc}).",
+            "Delete it and download it again.",
+        ) from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+# ---------------------------------------------------------------- what is on disk
+
+
+def _marker_path(root: Path, archive: Archive) -> Path:
+    return Path(root) / _MARKER_DIR / f"{archive.name}.json"
+
+
+def archive_complete(root: Path, archive: Archive, machine: str) -> bool:
+    """True when a previous fetch extracted this archive and its files are still there."""
+    marker = _marker_path(root, archive)
+    try:
+        counts = json.loads(marker.read_text(encoding="utf-8"))["files"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    return all(
+        _audio_count(machine_dir(root, archive.subset, machine) / split) >= int(count)
+        for split, count in counts.items()
+    )
+
+
+def write_marker(root: Path, archive: Archive, md5: str | None, counts: dict[str, int]) -> None:
+    data = {
+        "archive": archive.name,
+        "record": archive.record,
+        "md5": md5,
+        "files": counts,
+        "extracted_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    paths.write_text_atomic(_marker_path(root, archive), json.dumps(data, indent=2) + "\n")
+
+
+def missing_training_folders(root: Path, year: int, machine: str, train_set: str) -> list[Path]:
+    """The training folders ``train_set`` needs that hold no audio under ``root`` yet."""
+    missing = []
+    for subset in subsets_of(train_set):
+        base = find_machine_dir(root, subset, machine) or machine_dir(root, subset, machine)
+        if _audio_count(base / "train") == 0:
+            missing.append(base / "train")
+    return missing

@@ -1,0 +1,207 @@
+"""What ``aegan fetch`` does, as library calls: a published model from its
+checkpoint to a calibrated bundle, and an overview of what is available.
+
+A published checkpoint holds only the networks; the scaling statistics,
+training embeddings and thresholds come from the machine's training data. So
+fetching a model calibrates it when that data is present, and otherwise keeps
+the checkpoint and says which training folders are still missing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
+
+from aegan.config.schema import Config, HubSettings
+from aegan.dcase.clips import MACHINES
+from aegan.errors import AeganError, DownloadError
+from aegan.hub.archives import Archive, archive_complete, dcase_archives, missing_training_folders
+from aegan.hub.seafile import (
+    FetchedCheckpoint,
+    RemoteFile,
+    copy_checkpoint,
+    fetch_checkpoint,
+    find_checkpoint,
+    list_share,
+)
+from aegan.hub.zenodo import ZenodoFile, zenodo_files
+from aegan.model.registry import (
+    PUBLISHED,
+    PublishedModel,
+    bundle_path,
+    describe_bundle,
+    model_entries,
+)
+from aegan.progress import Progress, no_progress
+
+if TYPE_CHECKING:
+    import torch
+
+T = TypeVar("T")
+
+LISTING_TIMEOUT = 10.0
+"""Seconds an overview waits for a server: it only asks for sizes."""
+
+
+@dataclass(frozen=True)
+class ModelFetch:
+    """The outcome of fetching one published model.
+
+    ``checkpoint`` is None when the model was already calibrated (nothing was
+    done); ``missing_data`` lists the training folders calibration still needs.
+    """
+
+    model: PublishedModel
+    root: Path
+    checkpoint: FetchedCheckpoint | None = None
+    bundle: Path | None = None
+    calibrated: bool = False
+    missing_data: list[Path] = field(default_factory=list)
+
+
+def fetch_model(
+    model: PublishedModel,
+    cfg: Config,
+    root: Path,
+    settings: HubSettings,
+    *,
+    source_file: Path | None = None,
+    remote_path: str | None = None,
+    force: bool = False,
+    device: str | torch.device = "cpu",
+    progress: Progress = no_progress,
+) -> ModelFetch:
+    """Fetch (or import, from ``source_file``) a published checkpoint and calibrate it.
+
+    A model already calibrated is left alone unless ``force``, ``source_file``
+    or ``remote_path`` asks for another checkpoint.
+    """
+    from aegan.model.checkpoints import import_checkpoint, networks_from_checkpoint  # loads torch
+
+    bundle = bundle_path(model.name)
+    redo = force or source_file is not None or remote_path is not None
+    if not redo and describe_bundle(bundle) is not None:
+        return ModelFetch(model, root, bundle=bundle)
+    if source_file is not None:
+        checkpoint = copy_checkpoint(source_file, model)
+    else:
+        checkpoint = fetch_checkpoint(model, settings, remote_path, progress, force=force)
+    missing = missing_training_folders(root, cfg.year, cfg.machine, cfg.train_set)
+    if missing:
+        networks_from_checkpoint(checkpoint.path, cfg)  # a wrong file shows now, not later
+        return ModelFetch(model, root, checkpoint=checkpoint, missing_data=missing)
+    import_checkpoint(
+        checkpoint.path,
+        cfg,
+        root,
+        model.name,
+        device=device,
+        progress=progress,
+        source={"published_model": model.name, "checkpoint_url": checkpoint.url},
+    )
+    return ModelFetch(model, root, checkpoint=checkpoint, bundle=bundle, calibrated=True)
+
+
+# ---------------------------------------------------------------- what is available
+
+
+@dataclass(frozen=True)
+class ModelAvailability:
+    """A published model: its state here (as ``aegan models`` shows it) and the share's file."""
+
+    model: PublishedModel
+    state: str
+    remote: RemoteFile | None
+
+
+@dataclass(frozen=True)
+class ArchiveAvailability:
+    """A DCASE archive: extracted under the year's root or not, and its Zenodo entry."""
+
+    year: int
+    machine: str
+    archive: Archive
+    extracted: bool
+    remote: ZenodoFile | None
+
+
+@dataclass
+class Availability:
+    """Published models and DCASE archives; ``offline`` says why remote sizes are unknown."""
+
+    models: list[ModelAvailability]
+    archives: list[ArchiveAvailability]
+    offline: str | None = None
+
+
+class _Remote:
+    """Asks the network until the first failure, then stops asking and remembers why,
+    so that an overview does not wait through one timeout after another when offline."""
+
+    def __init__(self, settings: HubSettings) -> None:
+        timeout = min(settings.timeout, LISTING_TIMEOUT)
+        self.settings = dataclasses.replace(settings, retries=0, timeout=timeout)
+        self.offline: str | None = None
+        self._records: dict[int, list[ZenodoFile] | None] = {}
+
+    def share(self) -> list[RemoteFile] | None:
+        return self._ask(lambda: list_share(self.settings))
+
+    def archive(self, archive: Archive) -> ZenodoFile | None:
+        if archive.record not in self._records:
+            self._records[archive.record] = self._ask(
+                lambda: zenodo_files(archive.record, self.settings)
+            )
+        files = self._records[archive.record] or []
+        return next((f for f in files if f.key == archive.name), None)
+
+    def _ask(self, action: Callable[[], T]) -> T | None:
+        if self.offline is not None:
+            return None
+        try:
+            return action()
+        except DownloadError as exc:
+            self.offline = exc.message
+            return None
+
+
+def _share_file(files: list[RemoteFile] | None, model: PublishedModel) -> RemoteFile | None:
+    if files is None:
+        return None
+    try:
+        return find_checkpoint(files, model.year, model.machine)
+    except AeganError:  # not in the share, or several candidates
+        return None
+
+
+def availability(
+    years: Sequence[int], roots: Mapping[int, Path], settings: HubSettings
+) -> Availability:
+    """Every published model and DCASE archive of ``years``: here, and remotely when reachable.
+
+    ``roots`` gives each year's dataset root, where extracted archives are looked for.
+    """
+    remote = _Remote(settings)
+    states = {e.name: e.state for e in model_entries() if e.published is not None}
+    files = remote.share()
+    models = [
+        ModelAvailability(m, states[m.name], _share_file(files, m))
+        for m in PUBLISHED
+        if m.year in years
+    ]
+    archives = [
+        ArchiveAvailability(
+            year=year,
+            machine=machine,
+            archive=archive,
+            extracted=archive_complete(roots[year], archive, machine),
+            remote=remote.archive(archive),
+        )
+        for year in years
+        for machine in MACHINES[year]
+        for archive in dcase_archives(year, machine, "all")
+    ]
+    return Availability(models, archives, remote.offline)

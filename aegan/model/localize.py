@@ -1,0 +1,347 @@
+"""Anomaly localisation: where in time and frequency a clip departs from normal (SPEC section 8).
+
+The original's method: reconstruct every segment of a clip, rebuild a
+full-length reconstruction in which each frame column is the mean of that
+column over all the segments covering it, map it to [0, 1] with (v+1)/2, and
+compare it with the mean training spectrogram: the map is
+``|reconstruction - mean|``. We also give the direct residual
+``|input - reconstruction|``, which points at what the model could not
+reproduce in this very clip.
+
+Coverage: segments start every ``segment_hop`` frames. When the last one does
+not end on the clip's last frame ((frames - segment_frames) % hop != 0), one
+more segment aligned to the clip's end is reconstructed, so every frame is
+covered and the maps have no holes. With hop 1 (the published setting) this
+never happens and the result is exactly the original's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from aegan import paths
+from aegan.config.schema import FeatureConfig
+from aegan.errors import AeganError, AudioError
+from aegan.features.audio import read_audio
+from aegan.model.detector import Detector
+from aegan.model.scores import eval_mode
+from aegan.progress import Progress, no_progress
+
+ARRAY_NAMES = (
+    "input",
+    "reconstruction",
+    "mean_training",
+    "anomaly_map",
+    "residual",
+    "times",
+    "frequencies",
+    "sample_rate",
+)
+"""The arrays of a ``.npz`` file written by ``save_arrays`` (``sample_rate`` is 0-d)."""
+
+
+@dataclass(frozen=True)
+class Localization:
+    """One clip's spectrograms and anomaly maps, all (n_mels, frames), scaled as the model sees them.
+
+    ``input``, ``reconstruction`` and ``mean_training`` are the scaled
+    spectrograms mapped to [0, 1] with (v+1)/2 (a test clip louder or quieter
+    than any training clip falls outside [0, 1]); ``anomaly_map`` is the
+    original's ``|reconstruction - mean_training|``; ``residual`` is
+    ``|input - reconstruction|``. ``times`` are frame centres in seconds,
+    ``frequencies`` the mel bands' centre frequencies in Hz, at ``sample_rate``.
+    """
+
+    input: np.ndarray
+    reconstruction: np.ndarray
+    mean_training: np.ndarray
+    anomaly_map: np.ndarray
+    residual: np.ndarray
+    times: np.ndarray
+    frequencies: np.ndarray
+    sample_rate: int
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {name: np.asarray(getattr(self, name)) for name in ARRAY_NAMES}
+
+
+# ---------------------------------------------------------------- axes
+
+
+_F_SP = 200.0 / 3  # Slaney mel scale: linear below 1 kHz, this many Hz per mel
+_MIN_LOG_HZ = 1000.0
+_MIN_LOG_MEL = _MIN_LOG_HZ / _F_SP
+_LOG_STEP = np.log(6.4) / 27.0
+
+
+def hz_to_mel(hz: np.ndarray | float) -> np.ndarray:
+    """Slaney's mel scale (librosa's default, as the features use)."""
+    hz = np.asarray(hz, dtype=np.float64)
+    log_part = _MIN_LOG_MEL + np.log(np.maximum(hz, _MIN_LOG_HZ) / _MIN_LOG_HZ) / _LOG_STEP
+    return np.where(hz >= _MIN_LOG_HZ, log_part, hz / _F_SP)
+
+
+def mel_to_hz(mel: np.ndarray | float) -> np.ndarray:
+    """Inverse of ``hz_to_mel``."""
+    mel = np.asarray(mel, dtype=np.float64)
+    log_part = _MIN_LOG_HZ * np.exp(_LOG_STEP * (np.maximum(mel, _MIN_LOG_MEL) - _MIN_LOG_MEL))
+    return np.where(mel >= _MIN_LOG_MEL, log_part, mel * _F_SP)
+
+
+def mel_band_edges(feat: FeatureConfig) -> np.ndarray:
+    """The n_mels + 2 corner frequencies (Hz) of the triangular mel filters, 0 Hz to Nyquist."""
+    top = hz_to_mel(feat.sample_rate / 2.0)
+    return mel_to_hz(np.linspace(0.0, float(top), feat.n_mels + 2))
+
+
+def mel_centre_frequencies(feat: FeatureConfig) -> np.ndarray:
+    """Centre frequency (Hz) of each mel band: the peak of its triangular filter."""
+    return mel_band_edges(feat)[1:-1]
+
+
+def frame_times(n_frames: int, feat: FeatureConfig) -> np.ndarray:
+    """Centre time (s) of each frame (centred STFT: frame t is centred on sample t * hop)."""
+    return np.arange(n_frames) * feat.hop_length / feat.sample_rate
+
+
+# ---------------------------------------------------------------- reconstruction
+
+
+def covering_starts(n_frames: int, frames: int, hop: int) -> np.ndarray:
+    """Start frames of the segments to reconstruct: every ``hop``, plus one ending on the last frame."""
+    starts = np.arange(0, n_frames - frames + 1, hop)
+    if starts[-1] != n_frames - frames:
+        starts = np.append(starts, n_frames - frames)
+    return starts
+
+
+def add_segments(
+    total: torch.Tensor, counts: torch.Tensor, segments: torch.Tensor, starts: torch.Tensor
+) -> None:
+    """Add (S, n_mels, frames) segments into the columns they cover, and count the coverage."""
+    frames = segments.shape[2]
+    columns = (starts[:, None] + torch.arange(frames, device=starts.device)).reshape(-1)
+    flat = segments.permute(1, 0, 2).reshape(segments.shape[1], -1)
+    total.index_add_(1, columns, flat.to(total.dtype))
+    counts.index_add_(0, columns, torch.ones_like(columns, dtype=counts.dtype))
+
+
+@torch.no_grad()
+def reconstruct(
+    detector: Detector, spectrogram: np.ndarray, *, batch_size: int = 256
+) -> np.ndarray:
+    """The full-length reconstruction of a raw dB spectrogram, scaled to [-1, 1].
+
+    Segments are cut, reconstructed and added into their columns one batch at
+    a time on the model's device, so memory stays bounded for long recordings;
+    each column is then divided by the number of segments covering it.
+    """
+    feat = detector.cfg.feat
+    device = detector.device
+    n_frames = spectrogram.shape[1]
+    scaled = detector.scaler(torch.from_numpy(np.asarray(spectrogram, np.float32)).to(device))
+    starts = torch.from_numpy(covering_starts(n_frames, feat.segment_frames, feat.segment_hop))
+    starts = starts.to(device)
+    offsets = torch.arange(feat.segment_frames, device=device)
+    total = torch.zeros(scaled.shape[0], n_frames, dtype=torch.float64, device=device)
+    counts = torch.zeros(n_frames, dtype=torch.float64, device=device)
+    with eval_mode(detector.generator):
+        for begin in range(0, len(starts), batch_size):
+            batch_starts = starts[begin : begin + batch_size]
+            segments = scaled[:, batch_starts[:, None] + offsets].permute(1, 0, 2)
+            add_segments(total, counts, detector.generator(segments[:, None])[:, 0], batch_starts)
+    return (total / counts).float().cpu().numpy()
+
+
+def training_reference(mean_spectrogram: np.ndarray, n_frames: int) -> np.ndarray:
+    """The mean training spectrogram, as wide as the clip.
+
+    Used as stored when the clip has the training clips' length (the
+    original's case); otherwise the stored mean's per-mel-bin average over
+    time, repeated along the clip, since a frame-by-frame comparison between
+    clips of different lengths has no meaning.
+    """
+    if mean_spectrogram.shape[1] == n_frames:
+        return mean_spectrogram
+    profile = mean_spectrogram.mean(axis=1, keepdims=True)
+    return np.repeat(profile, n_frames, axis=1).astype(np.float32)
+
+
+def check_long_enough(spectrogram: np.ndarray, feat: FeatureConfig, what: str) -> None:
+    """Refuse a clip shorter than one model input: it has nothing to reconstruct."""
+    if spectrogram.shape[1] < feat.segment_frames:
+        seconds = (feat.segment_frames - 1) * feat.hop_length / feat.sample_rate
+        raise AudioError(
+            f"{what} is too short: it gives {spectrogram.shape[1]} frames, fewer than one "
+            f"{feat.segment_frames}-frame model input.",
+            f"Localise recordings of at least {seconds:.2f} s.",
+        )
+
+
+def to_unit(values: np.ndarray) -> np.ndarray:
+    """[-1, 1] -> [0, 1], as the original draws its maps."""
+    return ((values + 1.0) / 2.0).astype(np.float32)
+
+
+def localize_spectrogram(
+    detector: Detector,
+    spectrogram: np.ndarray,
+    *,
+    batch_size: int = 256,
+    source: str = "The spectrogram",
+) -> Localization:
+    """The maps of one clip given as a raw dB log-mel spectrogram (n_mels, frames).
+
+    ``source`` names the clip in the error raised when it is too short.
+    """
+    feat = detector.cfg.feat
+    check_long_enough(spectrogram, feat, source)
+    scaled_input = to_unit(detector.scaler(np.asarray(spectrogram, np.float32)))
+    reconstruction = to_unit(reconstruct(detector, spectrogram, batch_size=batch_size))
+    mean = training_reference(detector.mean_spectrogram, spectrogram.shape[1])
+    return Localization(
+        input=scaled_input,
+        reconstruction=reconstruction,
+        mean_training=mean,
+        anomaly_map=np.abs(reconstruction - mean),
+        residual=np.abs(scaled_input - reconstruction),
+        times=frame_times(spectrogram.shape[1], feat),
+        frequencies=mel_centre_frequencies(feat),
+        sample_rate=feat.sample_rate,
+    )
+
+
+def localize_file(detector: Detector, path: Path | str, *, batch_size: int = 256) -> Localization:
+    """The maps of an audio file (any rate, mixed to mono); AudioError if it cannot be used."""
+    wave = read_audio(path, detector.cfg.feat.sample_rate)
+    spectrogram = detector.log_mel([wave])[0]
+    return localize_spectrogram(detector, spectrogram, batch_size=batch_size, source=str(path))
+
+
+# ---------------------------------------------------------------- files
+
+
+def save_arrays(result: Localization, path: Path) -> Path:
+    """All arrays in one compressed ``.npz`` (keys: ``ARRAY_NAMES``), written atomically."""
+    with paths.atomic_path(Path(path)) as tmp, open(tmp, "wb") as fh:
+        np.savez_compressed(fh, **result.arrays())
+    return Path(path)
+
+
+PANELS = (
+    ("input", "Input (scaled)", "level (0-1)"),
+    ("reconstruction", "Reconstruction (mean over overlapping segments)", "level (0-1)"),
+    ("mean_training", "Mean training spectrogram", "level (0-1)"),
+    ("anomaly_map", "Anomaly map |reconstruction - mean| (the original's)", "|difference|"),
+    ("residual", "Residual |input - reconstruction|", "|difference|"),
+)
+"""(array, panel title, colour-bar label), top to bottom."""
+HZ_TICKS = (0, 250, 500, 1000, 2000, 4000, 6000, 8000, 12000, 16000, 24000)
+PNG_SIZE_INCHES = (10.0, 12.0)
+PNG_DPI = 100
+
+
+def _cell_edges(result: Localization, nyquist: float) -> tuple[np.ndarray, np.ndarray]:
+    """Pixel edges: half a frame around each frame centre; mel midpoints between band centres.
+
+    The outer bands reach 0 Hz and the Nyquist frequency, as their filters do.
+    """
+    times = result.times
+    step = times[1] - times[0] if len(times) > 1 else 1.0
+    time_edges = np.append(times - step / 2, times[-1] + step / 2)
+    mels = hz_to_mel(result.frequencies)
+    inner = mel_to_hz((mels[1:] + mels[:-1]) / 2)
+    return time_edges, np.concatenate([[0.0], inner, [nyquist]])
+
+
+def render_png(result: Localization, title: str) -> bytes:
+    """The five panels stacked, sharing a time axis in seconds and a mel-scaled Hz axis."""
+    import io
+
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import FixedLocator, FormatStrFormatter
+
+    fig = Figure(figsize=PNG_SIZE_INCHES, dpi=PNG_DPI, layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(len(PANELS), 1, sharex=True)
+    time_edges, freq_edges = _cell_edges(result, result.sample_rate / 2)
+    for ax, (name, panel_title, bar_label) in zip(axes, PANELS, strict=True):
+        values = getattr(result, name)
+        is_level = bar_label.startswith("level")
+        mesh = ax.pcolormesh(
+            time_edges, freq_edges, values, cmap="magma" if is_level else "viridis",
+            vmin=0.0, vmax=1.0 if is_level else max(float(values.max()), 1e-6),
+            rasterized=True,
+        )  # fmt: skip
+        ax.set_yscale("function", functions=(hz_to_mel, mel_to_hz))
+        ax.set_ylim(freq_edges[0], freq_edges[-1])
+        ax.yaxis.set_major_locator(FixedLocator(HZ_TICKS))
+        ax.yaxis.set_major_formatter(FormatStrFormatter("%d"))
+        ax.set_ylabel("Frequency (Hz)")
+        ax.set_title(panel_title, loc="left", fontsize=10)
+        fig.colorbar(mesh, ax=ax, label=bar_label, pad=0.01, fraction=0.04)
+    axes[-1].set_xlabel("Time (s)")
+    fig.suptitle(title)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+def save_png(result: Localization, path: Path, title: str) -> Path:
+    """The five panels as a PNG (``PNG_SIZE_INCHES`` at ``PNG_DPI``), written atomically."""
+    png = render_png(result, title)
+    with paths.atomic_path(Path(path)) as tmp:
+        tmp.write_bytes(png)
+    return Path(path)
+
+
+@dataclass
+class LocalizedFile:
+    """Where one input's picture and arrays went; ``error`` is set (and nothing written) on failure."""
+
+    path: Path
+    png: Path | None = None
+    arrays: Path | None = None
+    error: str | None = None
+
+
+def output_stems(files: Sequence[Path]) -> list[str]:
+    """A distinct output name per input: its stem, numbered when two inputs share one."""
+    seen: dict[str, int] = {}
+    stems = []
+    for file in files:
+        key = file.stem.lower()
+        seen[key] = seen.get(key, 0) + 1
+        stems.append(file.stem if seen[key] == 1 else f"{file.stem}-{seen[key]}")
+    return stems
+
+
+def localize_files(
+    detector: Detector,
+    files: Sequence[Path],
+    out_dir: Path,
+    *,
+    batch_size: int = 256,
+    progress: Progress = no_progress,
+) -> list[LocalizedFile]:
+    """A PNG and an ``.npz`` per file in ``out_dir``; a file that cannot be used is reported, not fatal."""
+    results = []
+    for done, (file, stem) in enumerate(zip(files, output_stems(files), strict=True), start=1):
+        entry = LocalizedFile(Path(file))
+        try:
+            result = localize_file(detector, file, batch_size=batch_size)
+        except AeganError as exc:
+            entry.error = exc.message
+        else:
+            title = f"{entry.path.name}  ·  model {detector.name}"
+            entry.png = save_png(result, out_dir / f"{stem}.png", title)
+            entry.arrays = save_arrays(result, out_dir / f"{stem}.npz")
+        results.append(entry)
+        progress("Localising", done, len(files))
+    return results

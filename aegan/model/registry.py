@@ -1,0 +1,254 @@
+"""Model names: the published AEGAN-AD models and every bundle trained or imported here.
+
+A model is referred to by name (``fan22``, ``ToyCar20``, a local name given at
+training time; case-insensitive) or by the path of a bundle file. Bundles live
+in the models folder of the user cache; a published model becomes a bundle
+once its checkpoint is fetched and calibrated (``aegan fetch``).
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from safetensors import SafetensorError, safe_open
+
+from aegan import paths
+from aegan.dcase.clips import MACHINES
+from aegan.errors import ModelError, UsageError
+
+BUNDLE_SUFFIX = ".safetensors"
+CHECKPOINT_SUFFIX = ".pth"
+
+
+@dataclass(frozen=True)
+class PublishedModel:
+    """A published checkpoint and the dev-set figure the paper reports for it (SPEC section 7)."""
+
+    name: str
+    year: int
+    machine: str
+    score: str
+    figure: float  # "average" (2020) or "hmean" (2022), in percent
+
+    @property
+    def figure_name(self) -> str:
+        return "average" if self.year == 2020 else "hmean"
+
+
+PUBLISHED: tuple[PublishedModel, ...] = (
+    PublishedModel("fan20", 2020, "fan", "D_lof", 77.01),
+    PublishedModel("pump20", 2020, "pump", "D_lof", 81.26),
+    PublishedModel("slider20", 2020, "slider", "G_x_2_sum", 86.50),
+    PublishedModel("ToyCar20", 2020, "ToyCar", "D_knn", 86.62),
+    PublishedModel("ToyConveyor20", 2020, "ToyConveyor", "G_z_2_min", 73.27),
+    PublishedModel("valve20", 2020, "valve", "G_z_cos_sum", 77.60),
+    PublishedModel("bearing22", 2022, "bearing", "G_z_1_sum", 76.03),
+    PublishedModel("fan22", 2022, "fan", "G_z_cos_min", 65.83),
+    PublishedModel("gearbox22", 2022, "gearbox", "G_z_cos_min", 75.27),
+    PublishedModel("slider22", 2022, "slider", "D_lof", 74.06),
+    PublishedModel("ToyCar22", 2022, "ToyCar", "G_z_1_sum", 78.46),
+)
+
+
+def published(name: str) -> PublishedModel | None:
+    for model in PUBLISHED:
+        if model.name.lower() == name.lower():
+            return model
+    return None
+
+
+def published_for(year: int, machine: str) -> PublishedModel | None:
+    for model in PUBLISHED:
+        if (model.year, model.machine) == (year, machine):
+            return model
+    return None
+
+
+def require_published(name: str) -> PublishedModel:
+    """The published model of a name (any letter case); a wrong name lists the close ones."""
+    model = published(name)
+    if model is not None:
+        return model
+    hint = _did_you_mean(name, [m.name for m in PUBLISHED])
+    machines = {m.lower(): m for year in MACHINES.values() for m in year}
+    if name.lower() in machines:
+        hint += (
+            f" {machines[name.lower()]} is a machine type: to download its data, run "
+            f"`aegan fetch --data {machines[name.lower()]} --year 22` (or --year 20)."
+        )
+    raise UsageError(f"{name!r} is not a published model.", hint)
+
+
+def checkpoint_path(model: PublishedModel) -> Path:
+    """Where the fetched original checkpoint of a published model is kept."""
+    return paths.checkpoints_dir() / f"{model.name}{CHECKPOINT_SUFFIX}"
+
+
+def bundle_path(name: str) -> Path:
+    """Where the bundle of a model name lives (published names use their official spelling)."""
+    model = published(name)
+    return paths.models_dir() / f"{model.name if model else name}{BUNDLE_SUFFIX}"
+
+
+def local_names() -> list[str]:
+    folder = paths.models_dir()
+    if not folder.is_dir():
+        return []
+    return sorted(p.name.removesuffix(BUNDLE_SUFFIX) for p in folder.glob(f"*{BUNDLE_SUFFIX}"))
+
+
+@dataclass(frozen=True)
+class LocalModel:
+    """A bundle in the models folder, described from its metadata alone (no tensors read)."""
+
+    name: str
+    path: Path
+    year: int
+    machine: str
+    score: str
+    source: str
+    size: int
+    modified: float
+
+
+def describe_bundle(path: Path) -> LocalModel | None:
+    """A bundle's name, year, machine, score and source; None if it is not a readable bundle."""
+    try:
+        with safe_open(str(path), framework="pt") as fh:
+            metadata = fh.metadata() or {}
+        cfg = json.loads(metadata["config"])
+        provenance = json.loads(metadata.get("provenance", "{}"))
+        stat = path.stat()
+    except (SafetensorError, OSError, ValueError, KeyError):
+        return None
+    return LocalModel(
+        name=path.name.removesuffix(BUNDLE_SUFFIX),
+        path=path,
+        year=int(cfg["year"]),
+        machine=str(cfg["machine"]),
+        score=str(cfg["detect"]["score"]),
+        source=str(provenance.get("source", "unknown")),
+        size=stat.st_size,
+        modified=stat.st_mtime,
+    )
+
+
+def local_models() -> list[LocalModel]:
+    found = (describe_bundle(bundle_path(name)) for name in local_names())
+    return [model for model in found if model is not None]
+
+
+def default_model(year: int, machine: str) -> str:
+    """The model ``aegan test`` uses when none is named: the newest local one of this machine."""
+    mine = [m for m in local_models() if (m.year, m.machine) == (year, machine)]
+    if mine:
+        return max(mine, key=lambda m: m.modified).name
+    known = published_for(year, machine)
+    hint = f"`aegan train {machine} --year {str(year)[2:]}`"
+    if known:
+        hint += f" or `aegan fetch {known.name}`"
+    raise ModelError(f"No model of {machine} (DCASE {year}) is available.", f"Get one with {hint}.")
+
+
+def _looks_like_path(model: str | Path) -> bool:
+    text = str(model)
+    return isinstance(model, Path) or "/" in text or "\\" in text or text.endswith(BUNDLE_SUFFIX)
+
+
+def resolve_bundle(model: str | Path) -> tuple[Path, str]:
+    """(bundle path, model name) of a name or path; a clear error says how to get it."""
+    if _looks_like_path(model):
+        path = Path(model).expanduser()
+        if not path.is_file():
+            raise ModelError(
+                f"Model bundle {path} does not exist.", "Check the path given to --model."
+            )
+        return path, path.name.removesuffix(BUNDLE_SUFFIX)
+    name = str(model)
+    for local in local_names():
+        if local.lower() == name.lower():
+            return bundle_path(local), local
+    known = published(name)
+    if known is not None:
+        raise ModelError(
+            f"The published model {known.name} is not fetched yet.",
+            f"Run `aegan fetch {known.name}` (it needs the {known.machine} training data to calibrate).",
+        )
+    raise UsageError(
+        f"Unknown model {name!r}.", _did_you_mean(name, [m.name for m in PUBLISHED] + local_names())
+    )
+
+
+def _did_you_mean(name: str, candidates: list[str]) -> str:
+    lookup = {c.lower(): c for c in candidates}
+    close = difflib.get_close_matches(name.lower(), list(lookup), n=3, cutoff=0.5)
+    if close:
+        return f"Did you mean {', '.join(lookup[c] for c in close)}?"
+    return "See `aegan models` for the available models."
+
+
+# ---------------------------------------------------------------- the overview
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """One row of ``aegan models``: a published model, a local bundle, or both.
+
+    ``state`` is "ready" (a bundle to use), "checkpoint only" (fetched, not yet
+    calibrated: the training data was missing) or "not fetched".
+    """
+
+    name: str
+    year: int
+    machine: str
+    score: str
+    published: PublishedModel | None
+    source: str  # published, trained or imported
+    state: str
+    path: Path | None
+    size: int | None
+
+
+def _bundle_entry(bundle: LocalModel, model: PublishedModel | None) -> ModelEntry:
+    source = "published" if model is not None and bundle.source != "trained" else bundle.source
+    return ModelEntry(
+        name=bundle.name,
+        year=bundle.year,
+        machine=bundle.machine,
+        score=bundle.score,
+        published=model,
+        source=source,
+        state="ready",
+        path=bundle.path,
+        size=bundle.size,
+    )
+
+
+def _unfetched_entry(model: PublishedModel) -> ModelEntry:
+    checkpoint = checkpoint_path(model)
+    fetched = checkpoint.is_file()
+    return ModelEntry(
+        name=model.name,
+        year=model.year,
+        machine=model.machine,
+        score=model.score,
+        published=model,
+        source="published",
+        state="checkpoint only" if fetched else "not fetched",
+        path=checkpoint if fetched else None,
+        size=checkpoint.stat().st_size if fetched else None,
+    )
+
+
+def model_entries() -> list[ModelEntry]:
+    """Every published model, then every other local bundle, with its state on disk."""
+    local = {m.name.lower(): m for m in local_models()}
+    entries = []
+    for model in PUBLISHED:
+        bundle = local.pop(model.name.lower(), None)
+        entries.append(_unfetched_entry(model) if bundle is None else _bundle_entry(bundle, model))
+    entries.extend(_bundle_entry(bundle, None) for bundle in local.values())
+    return entries

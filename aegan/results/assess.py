@@ -1,0 +1,146 @@
+"""Testing a model on a DCASE test set: all 19 scores, the figures, the files.
+
+``assess`` scores every test clip of a machine with a ``Detector``, evaluates
+all 19 scores when labels are known (the dev test set, or the eval test set
+with its ground truth), and writes a results folder: the official submission
+files for the model's chosen score, every clip's 19 scores, and
+``results.json`` (read by ``aegan report``).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from aegan import paths
+from aegan.config.schema import SCORE_NAMES
+from aegan.dcase.clips import Clip, discover, is_synthetic, require_root
+from aegan.dcase.ground_truth import ground_truth_folder, read_ground_truth, with_ground_truth
+from aegan.dcase.metrics import Evaluation, evaluate, write_submission
+from aegan.errors import DataError
+from aegan.features.cache import load_or_compute, set_name
+from aegan.model.detector import Detector, now_iso
+from aegan.model.registry import published_for
+from aegan.model.scores import ClipScores
+from aegan.progress import Progress, no_progress
+
+
+@dataclass
+class Assessment:
+    """What ``assess`` computed and where it wrote it."""
+
+    detector: Detector
+    subset: str
+    clips: list[Clip]
+    scores: ClipScores
+    decisions: np.ndarray  # bool per clip, for the chosen score
+    evaluation: Evaluation | None  # None for an unlabelled eval set
+    folder: Path
+    files: list[Path]
+    synthetic: bool = False  # made by aegan.synth.dataset: not comparable with the paper
+
+    @property
+    def chosen(self) -> str:
+        return self.detector.score_name
+
+    def to_dict(self) -> dict:
+        det = self.detector
+        known = None if self.synthetic else published_for(det.cfg.year, det.cfg.machine)
+        return {
+            "model": det.name,
+            "year": det.cfg.year,
+            "machine": det.cfg.machine,
+            "subset": self.subset,
+            "synthetic_data": self.synthetic,
+            "created": now_iso(),
+            "chosen_score": self.chosen,
+            "threshold": det.threshold(),
+            "anomalous_clips": int(self.decisions.sum()),
+            "n_clips": len(self.clips),
+            "provenance": det.provenance,
+            "published": (
+                {"model": known.name, "score": known.score, known.figure_name: known.figure}
+                if known
+                else None
+            ),
+            "evaluation": self.evaluation.to_dict() if self.evaluation else None,
+        }
+
+
+def labelled_test_clips(
+    detector: Detector, root: Path, subset: str, ground_truth: Path | None = None
+) -> list[Clip]:
+    """The machine's test clips of ``subset``, labelled from the ground truth for eval."""
+    cfg = detector.cfg
+    clips = discover(root, cfg.year, cfg.machine, subset, "test")
+    if not clips:
+        raise DataError(
+            f"No {subset} test data for {cfg.machine} (DCASE {cfg.year}) under {root}.",
+            f"Download it with `aegan fetch --data {cfg.machine} --year {cfg.short_year} "
+            f"--split {subset}`, or pass --data-dir.",
+        )
+    if subset == "eval" and any(c.label is None for c in clips):
+        folder = ground_truth or ground_truth_folder(root)
+        if folder.is_dir():
+            clips = with_ground_truth(clips, read_ground_truth(folder, cfg.year, cfg.machine))
+    return clips
+
+
+def assess(
+    detector: Detector,
+    root: Path,
+    subset: str = "dev",
+    *,
+    ground_truth: Path | None = None,
+    out_dir: Path | None = None,
+    batch_size: int = 256,
+    progress: Progress = no_progress,
+) -> Assessment:
+    """Score a machine's test set with ``detector``, evaluate it and write the results folder."""
+    root = require_root(root, detector.cfg.year)
+    clips = labelled_test_clips(detector, root, subset, ground_truth)
+    features, _ = load_or_compute(clips, detector.cfg.feat, set_name(subset, "test"), progress)
+    scores = detector.score_spectrograms(
+        [features.spectrogram(i) for i in range(len(features))],
+        batch_size=batch_size,
+        progress=progress,
+    )
+    labelled = all(c.label is not None for c in clips)
+    evaluation = evaluate(clips, scores.values) if labelled else None
+    decisions = scores.column(detector.score_name) > detector.threshold()
+    folder = Path(out_dir) if out_dir else paths.results_dir() / (detector.name or "model") / subset
+    result = Assessment(
+        detector, subset, clips, scores, decisions, evaluation, folder, [], is_synthetic(root)
+    )
+    result.files = write_results(result)
+    return result
+
+
+def write_results(result: Assessment) -> list[Path]:
+    """Submission files (chosen score), every clip's 19 scores, and results.json."""
+    cfg = result.detector.cfg
+    chosen = result.scores.column(result.chosen)
+    decisions = result.decisions.astype(int) if cfg.year == 2022 else None
+    files = write_submission(result.folder, cfg.year, cfg.machine, result.clips, chosen, decisions)
+    files.append(_write_scores_csv(result))
+    results_path = result.folder / paths.RESULTS_FILE
+    paths.write_text_atomic(results_path, json.dumps(result.to_dict(), indent=2, allow_nan=False))
+    files.append(results_path)
+    return files
+
+
+def _write_scores_csv(result: Assessment) -> Path:
+    path = result.folder / paths.SCORES_FILE
+    with paths.atomic_path(path) as tmp, open(tmp, "w", newline="") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(["file_name", "group", "domain", "label", *SCORE_NAMES])
+        for clip, row in zip(result.clips, result.scores.values, strict=True):
+            label = "" if clip.label is None else clip.label
+            writer.writerow(
+                [clip.name, clip.group, clip.domain or "", label, *(repr(float(v)) for v in row)]
+            )
+    return path

@@ -1,0 +1,389 @@
+"""Every ``aegan test`` result side by side with the published figures (SPEC sections 6, 7).
+
+``collect`` reads each ``results.json`` under a folder and builds one table
+per DCASE year and test set: a row per machine (and model), the chosen
+score's machine-type figures, the best score, the paper's figure and score,
+and the difference in points. Published figures are dev-set figures, so they
+are compared with dev results only.
+
+The mean row follows each year's challenge ranking: for 2020 the arithmetic
+mean over machine types; for 2022 the harmonic mean over all machine types
+and sections of the chosen scores' per-section AUC_source, AUC_target and
+pAUC (each column alone, and all three together for "hmean"). The published
+2022 mean is the harmonic mean of the published machine hmeans, which equals
+the all-section figure because every machine has three dev sections. A
+published mean is given only when every machine of the row has a published
+figure. When a machine has several results, the mean takes its latest one.
+
+Renderings: plain cells (for rich tables), GitHub markdown, CSV, JSON, and a
+self-contained HTML page with ROC curves of the chosen scores (report_html).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from aegan.dcase.clips import MACHINES
+from aegan.dcase.metrics import (
+    OFFICIAL_FIGURE,
+    SUMMARY_COLUMNS,
+    Evaluation,
+    GroupFigures,
+    hmean_defined,
+    mean_defined,
+)
+from aegan.errors import DataError
+from aegan.model.registry import PublishedModel, published_for
+from aegan.paths import RESULTS_FILE
+
+FIGURES = SUMMARY_COLUMNS
+SECTION_FIGURES = ("auc_source", "auc_target", "pauc")
+
+
+def percent(value: float | None) -> float | None:
+    """A fraction as percent with 2 decimals; None when undefined."""
+    return None if value is None or math.isnan(value) else round(100 * value, 2)
+
+
+def percent_text(value: float | None, signed: bool = False) -> str:
+    return "-" if value is None else f"{value:+.2f}" if signed else f"{value:.2f}"
+
+
+# ---------------------------------------------------------------- collecting
+
+
+@dataclass(frozen=True)
+class ResultRow:
+    """One results folder: the chosen score's figures (fractions) and the best score's."""
+
+    year: int
+    subset: str
+    machine: str
+    model: str
+    created: str
+    folder: Path
+    score: str
+    evaluation: Evaluation
+    published: PublishedModel | None  # dev results on real data only
+    synthetic: bool = False  # tested on aegan.synth.dataset data
+
+    @property
+    def figures(self) -> dict[str, float]:
+        return self.evaluation.scores[self.score].summary
+
+    @property
+    def official(self) -> float:
+        return self.evaluation.scores[self.score].official
+
+    @property
+    def best_official(self) -> float:
+        best = self.evaluation.best
+        return math.nan if best is None else self.evaluation.scores[best].official
+
+    def groups(self, score: str | None) -> tuple[GroupFigures, ...]:
+        return () if score is None else self.evaluation.scores[score].groups
+
+    @property
+    def difference(self) -> float | None:
+        """Ours minus published, in points."""
+        ours = percent(self.official)
+        return None if ours is None or self.published is None else ours - self.published.figure
+
+
+@dataclass(frozen=True)
+class MeanRow:
+    """The year's challenge figures over the machines of a table (see the module docstring)."""
+
+    year: int
+    label: str
+    figures: dict[str, float]
+    best_official: float
+    published: float | None  # percent
+
+    @property
+    def difference(self) -> float | None:
+        """Ours minus published, in points."""
+        ours = percent(self.figures[OFFICIAL_FIGURE[self.year]])
+        return None if ours is None or self.published is None else ours - self.published
+
+
+@dataclass(frozen=True)
+class ReportTable:
+    year: int
+    subset: str
+    rows: list[ResultRow]
+    mean: MeanRow
+
+    @property
+    def official_name(self) -> str:
+        return OFFICIAL_FIGURE[self.year]
+
+    @property
+    def shows_model(self) -> bool:
+        """A model column only where a machine has results of several models."""
+        machines = [row.machine for row in self.rows]
+        return len(set(machines)) < len(machines)
+
+
+@dataclass
+class Report:
+    tables: list[ReportTable]
+    skipped: list[tuple[Path, str]] = field(default_factory=list)
+
+
+def read_row(path: Path) -> ResultRow:
+    """One ``results.json``; a DataError says what is wrong with it."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("evaluation") is None:
+            raise DataError(f"{path} has no figures (its test clips had no labels).")
+        evaluation = Evaluation.from_dict(data["evaluation"])
+        year, machine, subset = int(data["year"]), str(data["machine"]), str(data["subset"])
+        if year not in FIGURES:
+            raise DataError(f"{path} is for DCASE {year}, which aegan does not know.")
+        score = str(data["chosen_score"])
+        if score not in evaluation.scores:
+            raise DataError(f"{path} has no figures of its chosen score {score}.")
+        return ResultRow(
+            year=year,
+            subset=subset,
+            machine=machine,
+            model=str(data.get("model") or path.parent.parent.name),
+            created=str(data.get("created", "")),
+            folder=path.parent,
+            score=score,
+            evaluation=evaluation,
+            published=(
+                published_for(year, machine)
+                if subset == "dev" and not data.get("synthetic_data")
+                else None
+            ),
+            synthetic=bool(data.get("synthetic_data")),
+        )
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise DataError(f"Cannot read {path}: {type(exc).__name__}: {exc}.") from None
+
+
+def mean_row(year: int, rows: Sequence[ResultRow]) -> MeanRow:
+    """The year's challenge figures over the latest result of each machine."""
+    latest: dict[str, ResultRow] = {}
+    for row in sorted(rows, key=lambda r: r.created):
+        latest[row.machine] = row
+    chosen = list(latest.values())
+    label = "mean" if len(chosen) == len(rows) else "mean (latest per machine)"
+    published = [row.published.figure for row in chosen if row.published is not None]
+    complete = len(published) == len(chosen)
+    if year == 2020:
+        figures = {key: _mean([r.figures[key] for r in chosen]) for key, _ in FIGURES[year]}
+        best = _mean([r.best_official for r in chosen])
+        return MeanRow(year, label, figures, best, float(np.mean(published)) if complete else None)
+    figures = section_hmeans([g for r in chosen for g in r.groups(r.score)])
+    best = section_hmeans([g for r in chosen for g in r.groups(r.evaluation.best)])["hmean"]
+    published_mean = len(published) / sum(1 / p for p in published) if complete else None
+    return MeanRow(year, label, figures, best, published_mean)
+
+
+def _mean(values: Sequence[float]) -> float:
+    return float(mean_defined(np.array(values, dtype=float)))
+
+
+def section_hmeans(groups: Sequence[GroupFigures]) -> dict[str, float]:
+    """Harmonic means over sections of each 2022 figure, and of all three together."""
+    if not groups:
+        return {key: math.nan for key, _ in FIGURES[2022]}
+    values = {key: np.array([getattr(g, key) for g in groups], float) for key in SECTION_FIGURES}
+    figures = {key: float(hmean_defined(v)) for key, v in values.items()}
+    figures["hmean"] = float(hmean_defined(np.concatenate(list(values.values()))))
+    return figures
+
+
+def machine_order(row: ResultRow) -> tuple[int, str, str]:
+    known = MACHINES.get(row.year, ())
+    rank = known.index(row.machine) if row.machine in known else len(known)
+    return rank, row.machine, row.model
+
+
+def collect(folder: Path) -> Report:
+    """Every readable ``results.json`` under ``folder``, as tables by year and test set."""
+    folder = Path(folder)
+    rows, skipped = [], []
+    for path in sorted(folder.rglob(RESULTS_FILE)) if folder.is_dir() else []:
+        try:
+            rows.append(read_row(path))
+        except DataError as exc:
+            skipped.append((path, exc.message))
+    if not rows:
+        raise DataError(
+            f"No test results under {folder}.",
+            "Run `aegan test MACHINE --year YY` first (or point --results at its folder).",
+        )
+    tables = []
+    for year, subset in sorted({(r.year, r.subset) for r in rows}):
+        members = sorted(
+            (r for r in rows if (r.year, r.subset) == (year, subset)), key=machine_order
+        )
+        tables.append(ReportTable(year, subset, members, mean_row(year, members)))
+    return Report(tables, skipped)
+
+
+# ---------------------------------------------------------------- records and cells
+
+TEXT_KEYS = ("machine", "model", "score", "best_score", "published_score")
+
+
+def row_record(table: ReportTable, row: ResultRow) -> dict[str, Any]:
+    """One result as flat data: names, and figures in percent (2 decimals) or None."""
+    published = row.published
+    return {
+        "year": table.year, "subset": table.subset, "machine": row.machine,
+        "model": row.model + (" (synthetic data)" if row.synthetic else ""), "score": row.score,
+        **{key: percent(row.figures.get(key)) for key, _ in FIGURES[table.year]},
+        "best_score": row.evaluation.best, "best_figure": percent(row.best_official),
+        "published_figure": published.figure if published else None,
+        "published_score": published.score if published else None,
+        "difference": _rounded(row.difference), "folder": str(row.folder),
+    }  # fmt: skip
+
+
+def mean_record(table: ReportTable) -> dict[str, Any]:
+    mean = table.mean
+    return {
+        "year": table.year, "subset": table.subset, "machine": mean.label,
+        "model": None, "score": None,
+        **{key: percent(mean.figures.get(key)) for key, _ in FIGURES[table.year]},
+        "best_score": None, "best_figure": percent(mean.best_official),
+        "published_figure": _rounded(mean.published), "published_score": None,
+        "difference": _rounded(mean.difference), "folder": None,
+    }  # fmt: skip
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
+
+
+def table_records(table: ReportTable) -> list[dict[str, Any]]:
+    """The rows of a table, the mean row last."""
+    return [row_record(table, row) for row in table.rows] + [mean_record(table)]
+
+
+def columns(table: ReportTable) -> list[tuple[str, str]]:
+    """(record key, header) of the displayed columns."""
+    official = table.official_name
+    return [
+        ("machine", "machine"),
+        *([("model", "model")] if table.shows_model else []),
+        *FIGURES[table.year],
+        ("score", "score"),
+        ("best_score", "best score"),
+        ("best_figure", f"best {official}"),
+        ("published_figure", f"published {official}"),
+        ("published_score", "published score"),
+        ("difference", "difference"),
+    ]
+
+
+def cell(key: str, value: Any) -> str:
+    if key in TEXT_KEYS:
+        return "" if value is None else str(value)
+    return percent_text(value, signed=key == "difference")
+
+
+def table_cells(table: ReportTable) -> tuple[list[str], list[list[str]]]:
+    """Header and body cells (the mean row last), figures in percent with 2 decimals."""
+    shown = columns(table)
+    body = [[cell(key, record[key]) for key, _ in shown] for record in table_records(table)]
+    return [header for _, header in shown], body
+
+
+def is_text_column(header: str) -> bool:
+    return header in ("machine", "model", "score", "best score", "published score")
+
+
+def table_title(table: ReportTable) -> str:
+    return f"DCASE {table.year}, {table.subset} test set"
+
+
+def table_note(table: ReportTable) -> str:
+    if table.year == 2020:
+        mean = "arithmetic mean over machine types"
+    else:
+        mean = "harmonic mean over all machine types and sections (the challenge score)"
+    published = (
+        "published: the paper's dev-set figure; difference: ours minus published, in points"
+        if table.subset == "dev"
+        else "published figures are dev-set figures, not compared here"
+    )
+    synthetic = (
+        " Results on synthetic data (aegan.synth.dataset) are not compared with the paper."
+        if any(row.synthetic for row in table.rows)
+        else ""
+    )
+    return f"Figures in percent, of the chosen score; {table.mean.label}: {mean}; {published}.{synthetic}"
+
+
+# ---------------------------------------------------------------- text formats
+
+
+def _markdown_cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def to_markdown(report: Report) -> str:
+    """GitHub tables, one per year and test set, ready to paste into a README."""
+    parts = []
+    for table in report.tables:
+        head, body = table_cells(table)
+        align = ["---" if is_text_column(h) else "---:" for h in head]
+        lines = [f"### {table_title(table)}", ""]
+        for cells in [head, align, *body]:
+            lines.append("| " + " | ".join(_markdown_cell(c) for c in cells) + " |")
+        parts.append("\n".join([*lines, "", table_note(table)]))
+    return "\n\n".join(parts) + "\n"
+
+
+CSV_COLUMNS = (
+    "year", "subset", "machine", "model", "score", "auc", "pauc", "average",
+    "auc_source", "auc_target", "hmean", "best_score", "best_figure",
+    "published_score", "published_figure", "difference",
+)  # fmt: skip
+
+
+def json_records(report: Report) -> list[dict[str, Any]]:
+    return [record for table in report.tables for record in table_records(table)]
+
+
+def to_csv(report: Report) -> str:
+    """One row per result and per mean row; columns not of a row's year are empty."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for record in json_records(report):
+        writer.writerow({k: "" if v is None else v for k, v in record.items()})
+    return buffer.getvalue()
+
+
+def to_json(report: Report) -> str:
+    data = {
+        "results": json_records(report),
+        "skipped": [{"path": str(path), "reason": reason} for path, reason in report.skipped],
+    }
+    return json.dumps(data, indent=2) + "\n"
+
+
+def to_html(report: Report) -> str:
+    from aegan.results.html import to_html as render_html
+
+    return render_html(report)
+
+
+RENDERERS = {"markdown": to_markdown, "csv": to_csv, "json": to_json, "html": to_html}
+"""Text renderings by format name (the terminal table is drawn by the CLI)."""

@@ -1,0 +1,362 @@
+"""Training a machine's model end to end: features, epochs, validation, selection, bundle.
+
+``train(job, devices)`` checks everything a user can get wrong before any
+long work starts, then trains (``aegan.training.wgan``) on one device, on several
+(``aegan.training.distributed``), or as one rank under torchrun. After every epoch
+rank 0 scores the dev test set with all 19 scores, appends the epoch to the
+run's history and writes a checkpoint (``aegan.training.runs``). At the end it
+calibrates a ``Detector`` with the selected weights and score and saves the
+bundle under the model's name.
+
+Selection (``aegan.training.selection``): ``paper`` is the original's protocol, the
+epoch and score with the best dev test figure, chosen on test labels (the
+bundle says so); ``last`` looks at no labels: the last epoch, the recipe's score.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from aegan.config.schema import Config, apply_sources, flatten, to_dict
+from aegan.dcase.clips import discover
+from aegan.errors import AeganError, DataError, UsageError
+from aegan.features.cache import FeatureSet, combined_scaler, load_or_compute, prepare_machine
+from aegan.model.nets import Discriminator, Generator
+from aegan.model.registry import bundle_path
+from aegan.model.scores import MIN_TRAINING_CLIPS
+from aegan.paths import models_dir, runs_dir
+from aegan.progress import Progress, no_progress
+from aegan.training import distributed, runs
+from aegan.training.batching import DeviceFeatures, check_batches
+from aegan.training.distributed import Rank, Reporter
+from aegan.training.runs import Checkpoint, EpochRecord
+from aegan.training.selection import Validator, epoch_record, keep_best, save_selected
+from aegan.training.wgan import BatchReport, SpeedSettings, Trainer
+
+RESUMABLE_KEYS = ("train.epochs", "train.precision", "train.compile")
+"""Settings a resumed run may change: more epochs, other speed options."""
+
+
+class TrainingInterrupted(AeganError):
+    """Ctrl-C during training; the run folder holds the last complete epoch."""
+
+    exit_code = 130
+
+    def __init__(
+        self, message: str, hint: str | None = None, *, name: str = "", epochs_done: int = 0
+    ):
+        super().__init__(message, hint)
+        self.name = name
+        self.epochs_done = epochs_done
+
+
+@dataclass(frozen=True)
+class TrainJob:
+    """What to train (picklable: it travels to every rank's process)."""
+
+    cfg: Config
+    root: Path
+    name: str
+    resume: bool = False
+    force: bool = False  # replace a run or model of the same name
+
+
+@dataclass
+class TrainCallbacks:
+    """How a run reports: bars for long steps, each reported batch, each epoch, notes."""
+
+    progress: Progress = no_progress
+    on_batch: Callable[[BatchReport], None] | None = None
+    on_epoch: Callable[[EpochRecord], None] | None = None
+    on_note: Callable[[str], None] | None = None
+    report_interval: float = 0.5  # seconds between batch reports
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    name: str
+    bundle: Path
+    run_dir: Path
+    selection: str  # "paper" or "last"
+    epoch: int  # the epoch whose weights the bundle holds (1-based)
+    epochs: int
+    score: str
+    figure_name: str
+    figure: float | None  # the dev test figure of that epoch and score, when validated
+    uses_test_labels: bool
+    history: tuple[EpochRecord, ...]
+
+
+@dataclass
+class TrainInputs:
+    train_sets: list[FeatureSet]
+    dev_test: FeatureSet | None
+
+    @property
+    def n_train_clips(self) -> int:
+        return sum(len(fs) for fs in self.train_sets)
+
+
+# ---------------------------------------------------------------- configs of resumed runs
+
+
+def resumed_config(saved: Config, config_file: Path | None, overrides: Iterable[str]) -> Config:
+    """A resumed run's config: the saved one with the given changes, of RESUMABLE_KEYS only."""
+    cfg = apply_sources(copy.deepcopy(saved), config_file, overrides)
+    check_resumable(saved, cfg)
+    return cfg
+
+
+def check_resumable(saved: Config, cfg: Config) -> None:
+    """Refuse to continue a run with settings that would make it a different run."""
+    before, after = flatten(to_dict(saved)), flatten(to_dict(cfg))
+    changed = [k for k in after if after[k] != before[k] and k not in RESUMABLE_KEYS]
+    if changed:
+        raise UsageError(
+            f"A resumed run keeps its settings; these differ from the run's: {', '.join(changed)}.",
+            f"Drop those options (only {', '.join(RESUMABLE_KEYS)} may change), "
+            "or start a new run without --resume.",
+        )
+
+
+# ---------------------------------------------------------------- checks and inputs
+
+
+def load_inputs(
+    cfg: Config, root: Path, progress: Progress = no_progress, with_test: bool = True
+) -> TrainInputs:
+    """The training features and, when present, the dev test features (computed or cached)."""
+    prepared = prepare_machine(cfg, root, progress, include_test=False)
+    train_sets = [p.features for name, p in prepared.items() if name.endswith("_train")]
+    dev_test = None
+    if with_test:
+        clips = discover(root, cfg.year, cfg.machine, "dev", "test")
+        if clips:
+            dev_test, _ = load_or_compute(clips, cfg.feat, "dev_test", progress)
+    return TrainInputs(train_sets, dev_test)
+
+
+def _check_job(job: TrainJob) -> None:
+    """The name, the output folders, and (resuming) the run's checkpoint and settings."""
+    runs.check_name(job.name)
+    for folder in (runs_dir(), models_dir()):
+        runs.ensure_writable(folder)
+    if not job.resume:
+        if runs.name_taken(job.name) and not job.force:
+            raise UsageError(
+                f"A run or model named {job.name!r} already exists.",
+                "Pick another --name, add --force to replace it, or add --resume to continue it.",
+            )
+        return
+    checkpoint = runs.read_checkpoint(runs.run_dir(job.name))
+    check_resumable(checkpoint.config, job.cfg)
+    if checkpoint.epoch > job.cfg.train.epochs:
+        raise UsageError(
+            f"Run {job.name!r} has done {checkpoint.epoch} epochs already, more than {job.cfg.train.epochs}.",
+            f"Resume with --epochs {checkpoint.epoch} or more.",
+        )
+    if checkpoint.epoch >= job.cfg.train.epochs and bundle_path(job.name).exists():
+        raise UsageError(
+            f"Run {job.name!r} has finished its {checkpoint.epoch} epochs and its model exists.",
+            f"To train further, resume with more epochs, e.g. --epochs {checkpoint.epoch + 10}.",
+        )
+
+
+def _check_inputs(cfg: Config, inputs: TrainInputs, world: int) -> None:
+    if inputs.n_train_clips < MIN_TRAINING_CLIPS:
+        raise DataError(
+            f"Only {inputs.n_train_clips} training clips; a model needs at least "
+            f"{MIN_TRAINING_CLIPS} (its embedding detectors compare each clip with its neighbours).",
+            "Add training clips or train on more of them (--set train_set=deval).",
+        )
+    frames, hop = cfg.feat.segment_frames, cfg.feat.segment_hop
+    segments = sum(len(fs.segment_starts(frames, hop)) for fs in inputs.train_sets)
+    check_batches(segments, cfg.train.batch_size, world)
+    if cfg.train.select == "paper" and inputs.dev_test is None:
+        raise DataError(
+            f"--select paper picks the epoch by the dev test set, and there is none for "
+            f"{cfg.machine} (DCASE {cfg.year}).",
+            "Use --select last (the last epoch and the recipe's score), or add dev_data/<machine>/test.",
+        )
+
+
+# ---------------------------------------------------------------- entry point
+
+
+def train(
+    job: TrainJob,
+    devices: Sequence[torch.device] = (torch.device("cpu"),),
+    callbacks: TrainCallbacks | None = None,
+) -> TrainResult | None:
+    """Train ``job`` and save its bundle; returns None on ranks other than 0 under torchrun.
+
+    Several devices spawn one process each. Every user error surfaces before
+    the run folder is created. Ctrl-C raises TrainingInterrupted.
+    """
+    callbacks = callbacks or TrainCallbacks()
+    dispatch = _dispatcher(callbacks)
+    launched = distributed.torchrun_rank()
+    if launched is not None:
+        return _train_under_torchrun(job, launched, callbacks, dispatch)
+    inputs = _prepare(job, len(devices), callbacks.progress)
+    if len(devices) == 1:
+        return run_rank(Rank(0, 1, devices[0]), dispatch, job, inputs, callbacks.report_interval)
+    return distributed.launch(run_rank, (job, None, callbacks.report_interval), devices, dispatch)
+
+
+def _prepare(job: TrainJob, world: int, progress: Progress) -> TrainInputs:
+    """Every check a user can fail, then the features (computed once, cached for all ranks)."""
+    _check_job(job)
+    inputs = load_inputs(job.cfg, job.root, progress)
+    _check_inputs(job.cfg, inputs, world)
+    return inputs
+
+
+def _train_under_torchrun(
+    job: TrainJob, launched: tuple[int, int, int], callbacks: TrainCallbacks, dispatch: Reporter
+) -> TrainResult | None:
+    """One rank of a torchrun launch: rank 0 checks and prepares, the others then read the cache."""
+    rank, world, local = launched
+    device = torch.device(f"cuda:{local}") if torch.cuda.is_available() else torch.device("cpu")
+    current = Rank(rank, world, device)
+    distributed.init_group(current)
+    try:
+        inputs = _prepare(job, world, callbacks.progress) if current.is_main else None
+        distributed.barrier(current)
+        report = dispatch if current.is_main else _ignore
+        return run_rank(current, report, job, inputs, callbacks.report_interval)
+    finally:
+        distributed.close_group()
+
+
+def _ignore(message: Any) -> None:
+    """The reporter of ranks other than 0."""
+
+
+def _dispatcher(callbacks: TrainCallbacks) -> Reporter:
+    """Route a rank's report messages to the caller's callbacks."""
+    handlers: dict[str, Callable[..., None] | None] = {
+        "progress": callbacks.progress,
+        "batch": callbacks.on_batch,
+        "epoch": callbacks.on_epoch,
+        "note": callbacks.on_note,
+    }
+
+    def dispatch(message: tuple) -> None:
+        handler = handlers[message[0]]
+        if handler is not None:
+            handler(*message[1:])
+
+    return dispatch
+
+
+# ---------------------------------------------------------------- one rank
+
+
+def run_rank(
+    rank: Rank,
+    report: Reporter,
+    job: TrainJob,
+    inputs: TrainInputs | None = None,
+    report_interval: float = 0.5,
+) -> TrainResult | None:
+    """Everything one rank does; rank 0 also validates, checkpoints and builds the bundle."""
+    cfg = job.cfg
+    inputs = inputs or load_inputs(cfg, job.root, with_test=rank.is_main)
+    speed, notes = SpeedSettings.resolve(cfg, rank.device, rank.world)
+    for note in notes if rank.is_main else ():
+        report(("note", note))
+    torch.manual_seed(cfg.train.seed)
+    np.random.seed(cfg.train.seed % 2**32)
+    trainer = Trainer(cfg, Generator(cfg.net), Discriminator(cfg.net), rank, speed)
+    scaler = combined_scaler(inputs.train_sets)
+    data = DeviceFeatures.upload(
+        inputs.train_sets, scaler, rank.device, cfg.feat.segment_frames, cfg.feat.segment_hop
+    )
+    checkpoint = _starting_point(job, rank)
+    if checkpoint.epoch:
+        trainer.load_state_dict(checkpoint.state)
+    validator = (
+        Validator(cfg, data, inputs.dev_test, scaler, rank.device)
+        if rank.is_main and inputs.dev_test is not None
+        else None
+    )
+    on_batch = _batch_reporter(report, keep_indices=not rank.distributed)
+    progress = _progress_reporter(report)
+    saved = checkpoint.epoch
+    try:
+        for epoch in range(checkpoint.epoch, cfg.train.epochs):
+            losses = trainer.run_epoch(data, epoch, on_batch, report_interval)
+            if not rank.is_main:
+                continue
+            record = epoch_record(epoch, losses, validator, trainer, progress)
+            best = keep_best(checkpoint.best, record, trainer)
+            state, rng = trainer.state_dict(), runs.rng_state(rank.device)
+            checkpoint = Checkpoint(cfg, epoch + 1, state, [*checkpoint.history, record], best, rng)
+            runs.save_checkpoint(runs.run_dir(job.name), checkpoint)
+            saved = checkpoint.epoch
+            report(("epoch", record))
+        if not rank.is_main:
+            return None
+        selected = save_selected(
+            job.name, cfg, trainer, checkpoint, inputs.train_sets, rank.world, progress
+        )
+    except KeyboardInterrupt:
+        raise _interrupted(job, saved) from None
+    return TrainResult(
+        name=job.name, bundle=selected.bundle, run_dir=runs.run_dir(job.name),
+        selection=cfg.train.select, epoch=selected.epoch, epochs=cfg.train.epochs,
+        score=selected.score, figure_name=selected.figure_name, figure=selected.figure,
+        uses_test_labels=selected.uses_test_labels, history=tuple(checkpoint.history),
+    )  # fmt: skip
+
+
+def _starting_point(job: TrainJob, rank: Rank) -> Checkpoint:
+    """The checkpoint to continue (read by rank 0, sent to all), or a fresh start."""
+    checkpoint = None
+    if rank.is_main:
+        folder = runs.run_dir(job.name)
+        if job.resume:
+            checkpoint = runs.read_checkpoint(folder)
+            if checkpoint.rng is not None:
+                runs.restore_rng(checkpoint.rng, rank.device)
+            runs.write_outputs(folder, checkpoint.history, job.cfg.detect.score)
+        else:
+            runs.start_fresh(folder, job.cfg)
+    checkpoint = distributed.broadcast_from_main(checkpoint, rank)
+    return checkpoint or Checkpoint(job.cfg, 0, {}, [])
+
+
+def _progress_reporter(report: Reporter) -> Progress:
+    def progress(task: str, done: float, total: float | None) -> None:
+        report(("progress", task, done, total))
+
+    return progress
+
+
+def _batch_reporter(report: Reporter, keep_indices: bool) -> Callable[[BatchReport], None]:
+    def on_batch(batch: BatchReport) -> None:
+        report(("batch", batch if keep_indices else dataclasses.replace(batch, indices=None)))
+
+    return on_batch
+
+
+def _interrupted(job: TrainJob, epochs_done: int) -> TrainingInterrupted:
+    where = runs.run_dir(job.name)
+    saved = (
+        f"epochs 1-{epochs_done} are saved in {where}" if epochs_done else "no epoch was complete"
+    )
+    return TrainingInterrupted(
+        f"Training of {job.name!r} was interrupted; {saved}.",
+        "Continue it with the same command plus --resume (and --name if you gave one).",
+        name=job.name,
+        epochs_done=epochs_done,
+    )

@@ -1,0 +1,300 @@
+"""A training run's folder: checkpoint, per-epoch history, curves, config.
+
+``runs_dir()/<name>/`` holds
+
+- ``checkpoint.pt``: everything needed to continue exactly where the last
+  complete epoch ended (nets, optimisers, RNG states, the best epoch so far,
+  the history); rewritten atomically after every epoch, so an interrupted run
+  always leaves the last complete epoch intact;
+- ``history.jsonl``: one JSON record per epoch (losses, figures, timing);
+- ``curves.png``: losses and the official figure per epoch;
+- ``config.yaml``: the effective config.
+
+The checkpoint is read with ``torch.load(weights_only=True)``: plain
+containers and tensors only, never arbitrary pickled objects.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import re
+import shutil
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from aegan import paths
+from aegan.config.schema import Config, config_from_dict, config_yaml, to_dict
+from aegan.errors import AeganError, ModelError, UsageError
+from aegan.model.registry import bundle_path, published
+
+CHECKPOINT = "checkpoint.pt"
+HISTORY = "history.jsonl"
+CURVES = "curves.png"
+CONFIG = "config.yaml"
+CHECKPOINT_FORMAT = "aegan-train-checkpoint"
+CHECKPOINT_VERSION = 1
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+
+
+# ---------------------------------------------------------------- records
+
+
+@dataclass
+class EpochRecord:
+    """What one epoch did; ``figures`` (official figure per score) when it was validated."""
+
+    epoch: int  # 1-based
+    losses: dict[str, float]
+    seconds: float  # training only
+    segments_per_s: float
+    validation_seconds: float = 0.0
+    figure_name: str | None = None  # "average" (2020) or "hmean" (2022)
+    figures: dict[str, float] | None = None
+    best_score: str | None = None  # this epoch's best score and its figure
+    best_figure: float | None = None
+    selected: bool = False  # this epoch became the best so far
+    kept_epoch: int | None = None  # the best epoch so far (what ``paper`` selects), its score
+    kept_score: str | None = None
+    kept_figure: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        if self.figures is not None:
+            data["figures"] = {k: _json_number(v) for k, v in self.figures.items()}
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> EpochRecord:
+        record = cls(**data)
+        if record.figures is not None:
+            record.figures = {k: math.nan if v is None else v for k, v in record.figures.items()}
+        return record
+
+
+def _json_number(value: float) -> float | None:
+    return None if math.isnan(value) else value
+
+
+@dataclass
+class Best:
+    """The ``paper`` selection so far: the epoch with the highest official figure, its weights."""
+
+    epoch: int
+    score: str
+    figure: float
+    netG: dict[str, torch.Tensor] = field(repr=False)
+    netD: dict[str, torch.Tensor] = field(repr=False)
+
+
+@dataclass
+class Checkpoint:
+    config: Config
+    epoch: int  # complete epochs
+    state: dict[str, Any]  # Trainer.state_dict()
+    history: list[EpochRecord]
+    best: Best | None = None
+    rng: dict[str, Any] | None = None
+
+
+def cpu_copy(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    return {k: v.detach().to("cpu", copy=True) for k, v in state.items()}
+
+
+# ---------------------------------------------------------------- RNG states
+
+
+def rng_state(device: torch.device) -> dict[str, Any]:
+    """Global RNG states (torch, CUDA when used, numpy, python) as checkpointable values."""
+    _, keys, pos, has_gauss, cached = np.random.get_state()
+    state: dict[str, Any] = {
+        "torch": torch.get_rng_state(),
+        "numpy": {"keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos),
+                  "has_gauss": int(has_gauss), "cached": float(cached)},
+        "python": random.getstate(),
+    }  # fmt: skip
+    if device.type == "cuda":
+        state["cuda"] = torch.cuda.get_rng_state(device)
+    return state
+
+
+def restore_rng(state: dict[str, Any], device: torch.device) -> None:
+    torch.set_rng_state(state["torch"])
+    saved = state["numpy"]
+    np.random.set_state(
+        ("MT19937", saved["keys"].numpy().astype(np.uint32), saved["pos"],
+         saved["has_gauss"], saved["cached"])
+    )  # fmt: skip
+    version, internal, gauss = state["python"]
+    random.setstate((version, tuple(internal), gauss))
+    if device.type == "cuda" and "cuda" in state:
+        torch.cuda.set_rng_state(state["cuda"], device)
+
+
+# ---------------------------------------------------------------- names and folders
+
+
+def default_name(cfg: Config, now: datetime | None = None) -> str:
+    """``<machine><yy>-<yyyymmdd-hhmmss>``, e.g. fan22-20240131-174500."""
+    stamp = (now or datetime.now()).strftime("%Y%m%d-%H%M%S")
+    return f"{cfg.machine}{cfg.short_year}-{stamp}"
+
+
+def check_name(name: str) -> None:
+    if not NAME_PATTERN.match(name):
+        raise UsageError(
+            f"Invalid model name {name!r}.",
+            "Use letters, digits, '.', '_' and '-' (at most 100 characters), starting with a letter or digit.",
+        )
+    if published(name) is not None:
+        raise UsageError(
+            f"{name!r} is the name of a published model.", "Pick another --name for your own model."
+        )
+
+
+def run_dir(name: str) -> Path:
+    return paths.runs_dir() / name
+
+
+def name_taken(name: str) -> bool:
+    return run_dir(name).exists() or bundle_path(name).exists()
+
+
+def ensure_writable(folder: Path) -> None:
+    """Fail before training, not after hours of it, when a folder cannot take files."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with paths.atomic_path(folder / ".write-test") as probe:
+            probe.write_bytes(b"")
+        (folder / ".write-test").unlink()
+    except OSError as exc:
+        raise AeganError(
+            f"Cannot write to {folder}: {exc.strerror or exc}.",
+            "Fix its permissions or free space, or keep aegan's files elsewhere with --home or AEGAN_HOME.",
+        ) from None
+
+
+def start_fresh(folder: Path, cfg: Config) -> None:
+    """An empty run folder holding the config (a forced re-run replaces the old one)."""
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    paths.write_text_atomic(folder / CONFIG, config_yaml(cfg))
+
+
+def latest_run(year: int, machine: str) -> str | None:
+    """The run of this machine with the most recent checkpoint, if any."""
+    root = paths.runs_dir()
+    candidates = []
+    for checkpoint in root.glob(f"*/{CHECKPOINT}") if root.is_dir() else ():
+        try:
+            cfg = read_checkpoint(checkpoint.parent).config
+        except AeganError:
+            continue
+        if (cfg.year, cfg.machine) == (year, machine):
+            candidates.append((checkpoint.stat().st_mtime, checkpoint.parent.name))
+    return max(candidates)[1] if candidates else None
+
+
+# ---------------------------------------------------------------- checkpoint files
+
+
+def save_checkpoint(folder: Path, checkpoint: Checkpoint) -> Path:
+    """Write the checkpoint atomically, then the history and curves that mirror it."""
+    best = checkpoint.best
+    payload = {
+        "format": CHECKPOINT_FORMAT,
+        "version": CHECKPOINT_VERSION,
+        "config": json.dumps(to_dict(checkpoint.config)),
+        "epoch": checkpoint.epoch,
+        "state": checkpoint.state,
+        "history": json.dumps([r.to_dict() for r in checkpoint.history]),
+        "best": None if best is None else {
+            "epoch": best.epoch, "score": best.score, "figure": best.figure,
+            "netG": best.netG, "netD": best.netD,
+        },
+        "rng": checkpoint.rng,
+    }  # fmt: skip
+    target = folder / CHECKPOINT
+    with paths.atomic_path(target) as tmp:
+        torch.save(payload, tmp)
+    write_outputs(folder, checkpoint.history, checkpoint.config.detect.score)
+    return target
+
+
+def write_outputs(folder: Path, history: list[EpochRecord], score: str) -> None:
+    """The history and curves files, as of ``history``."""
+    write_history(folder, history)
+    plot_curves(folder / CURVES, history, score)
+
+
+def read_checkpoint(folder: Path, map_location: str | torch.device = "cpu") -> Checkpoint:
+    path = folder / CHECKPOINT
+    if not path.is_file():
+        raise UsageError(
+            f"There is no checkpoint to resume from in {folder}.",
+            "Start the run without --resume.",
+        )
+    try:
+        payload = torch.load(path, map_location=map_location, weights_only=True, mmap=True)
+        if payload.get("format") != CHECKPOINT_FORMAT:
+            raise ValueError("not an aegan training checkpoint")
+        best = payload["best"]
+        return Checkpoint(
+            config=config_from_dict(json.loads(payload["config"])),
+            epoch=int(payload["epoch"]),
+            state=payload["state"],
+            history=[EpochRecord.from_dict(r) for r in json.loads(payload["history"])],
+            best=None if best is None else Best(**best),
+            rng=payload["rng"],
+        )
+    except (OSError, RuntimeError, ValueError, KeyError, TypeError, AeganError) as exc:
+        raise ModelError(
+            f"Cannot read the training checkpoint {path}: {exc}.",
+            "Start the run again without --resume (add --force to replace it).",
+        ) from None
+
+
+def write_history(folder: Path, history: list[EpochRecord]) -> Path:
+    """history.jsonl, one record per line; rewritten whole so that it matches the checkpoint."""
+    target = folder / HISTORY
+    lines = "".join(json.dumps(record.to_dict()) + "\n" for record in history)
+    paths.write_text_atomic(target, lines)
+    return target
+
+
+def plot_curves(target: Path, history: list[EpochRecord], score: str) -> Path:
+    """Losses, and the official figure (best of all scores, and ``score``) per epoch."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    epochs = [r.epoch for r in history]
+    figure = Figure(figsize=(9, 3.6), layout="constrained")
+    losses, figures = figure.subplots(1, 2)
+    for key, label in (("loss_d", "critic"), ("loss_g", "generator"), ("recon", "reconstruction")):
+        losses.plot(epochs, [r.losses.get(key, math.nan) for r in history], label=label)
+    losses.set(xlabel="epoch", ylabel="loss", title="losses")
+    losses.legend()
+    validated = [r for r in history if r.figures]
+    if validated:
+        name = validated[0].figure_name
+        best = [math.nan if r.best_figure is None else 100 * r.best_figure for r in validated]
+        figures.plot([r.epoch for r in validated], best, label="best of all scores")
+        figures.plot([r.epoch for r in validated], [100 * r.figures[score] for r in validated],
+                     label=score)  # fmt: skip
+        figures.set(xlabel="epoch", ylabel=f"{name} (%)", title=f"dev test {name}")
+        figures.legend()
+    else:
+        figures.set_axis_off()
+        figures.text(0.5, 0.5, "no dev test set: not validated", ha="center", va="center")
+    with paths.atomic_path(target, suffix=".png") as tmp:
+        figure.savefig(tmp, format="png", dpi=100)
+    return target

@@ -1,0 +1,126 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from aegan.cli import app
+from aegan.model.detector import Detector
+from aegan.model.localize import (
+    ARRAY_NAMES,
+    PNG_DPI,
+    PNG_SIZE_INCHES,
+    localize_file,
+    localize_spectrogram,
+    mel_centre_frequencies,
+    save_arrays,
+    save_png,
+)
+from tests.conftest import write_tone
+
+
+@pytest.fixture
+def detector(small_bundle):
+    return Detector.load_file(small_bundle)
+
+
+def reference_reconstruction(detector: Detector, spectrogram: np.ndarray) -> np.ndarray:
+    """The original's per-column loop, one segment at a time, with the end-aligned extra segment."""
+    feat = detector.cfg.feat
+    frames, n_frames = feat.segment_frames, spectrogram.shape[1]
+    starts = list(range(0, n_frames - frames + 1, feat.segment_hop))
+    if starts[-1] != n_frames - frames:
+        starts.append(n_frames - frames)
+    scaled = torch.from_numpy(detector.scaler(spectrogram).astype(np.float32))
+    with torch.no_grad():
+        recon = {s: detector.generator(scaled[None, None, :, s : s + frames])[0, 0] for s in starts}
+    out = np.zeros_like(spectrogram)
+    for col in range(n_frames):
+        covering = [recon[s][:, col - s].numpy() for s in starts if s <= col < s + frames]
+        out[:, col] = np.mean(covering, axis=0)
+    return (out + 1) / 2
+
+
+def random_spectrogram(n_mels: int, n_frames: int) -> np.ndarray:
+    return np.random.default_rng(n_frames).uniform(-80, 0, (n_mels, n_frames)).astype(np.float32)
+
+
+@pytest.mark.parametrize(
+    ("hop", "n_frames"),
+    [(1, 47), (1, 32), (3, 47), (3, 48), (3, 49)],  # (47-32) % 3 == 0; 48 and 49 leave a tail
+)
+def test_reconstruction_averages_every_segment_covering_a_frame(detector, hop, n_frames):
+    detector.cfg.feat.segment_hop = hop
+    spectrogram = random_spectrogram(detector.cfg.feat.n_mels, n_frames)
+    result = localize_spectrogram(detector, spectrogram, batch_size=4)  # several batches
+    expected = reference_reconstruction(detector, spectrogram)
+    np.testing.assert_allclose(result.reconstruction, expected, atol=1e-5)
+    np.testing.assert_allclose(result.residual, np.abs(result.input - expected), atol=1e-5)
+    assert np.isfinite(result.anomaly_map).all()
+
+
+def test_map_compares_with_the_mean_training_spectrogram(detector):
+    mean = detector.mean_spectrogram
+    same_length = localize_spectrogram(detector, random_spectrogram(mean.shape[0], mean.shape[1]))
+    np.testing.assert_array_equal(same_length.mean_training, mean)
+    np.testing.assert_allclose(
+        same_length.anomaly_map, np.abs(same_length.reconstruction - mean), atol=1e-7
+    )
+    longer = localize_spectrogram(detector, random_spectrogram(mean.shape[0], mean.shape[1] + 9))
+    profile = mean.mean(axis=1)
+    assert longer.mean_training.shape == longer.input.shape
+    np.testing.assert_allclose(longer.mean_training, np.repeat(profile[:, None], 56, 1), atol=1e-6)
+
+
+def test_axes_are_seconds_and_slaney_mel_centres_in_hz(detector):
+    import librosa
+
+    feat = detector.cfg.feat
+    result = localize_spectrogram(detector, random_spectrogram(feat.n_mels, 40))
+    np.testing.assert_allclose(result.times[:2], [0.0, feat.hop_length / feat.sample_rate])
+    expected = librosa.mel_frequencies(feat.n_mels + 2, fmin=0.0, fmax=feat.sample_rate / 2)
+    np.testing.assert_allclose(result.frequencies, expected[1:-1], rtol=1e-9)
+    default = mel_centre_frequencies(type(feat)())  # the published 128-band setting
+    assert default.shape == (128,) and 0 < default[0] < 50 and 7500 < default[-1] < 8000
+
+
+def test_png_and_arrays_are_written(detector, tmp_path):
+    import matplotlib.image
+
+    wav = write_tone(tmp_path / "clip.wav", seconds=1.5, freq=1000.0)
+    result = localize_file(detector, wav)
+    png = save_png(result, tmp_path / "out" / "clip.png", "clip.wav · model fan-small")
+    pixels = matplotlib.image.imread(png)
+    width, height = PNG_SIZE_INCHES
+    assert pixels.shape[:2] == (round(height * PNG_DPI), round(width * PNG_DPI))
+    rgb = pixels[..., :3]
+    assert (rgb < 0.9).mean() > 0.2 and rgb.std() > 0.1  # far from a blank page
+    saved = np.load(save_arrays(result, tmp_path / "out" / "clip.npz"))
+    assert set(saved.files) == set(ARRAY_NAMES)
+    np.testing.assert_array_equal(saved["anomaly_map"], result.anomaly_map)
+    assert not list((tmp_path / "out").glob(".*part"))  # no temporary files left
+
+
+def test_cli_maps_a_folder_and_reports_broken_files(runner, installed_bundle, tmp_path):
+    folder = tmp_path / "clips"
+    write_tone(folder / "a.wav", seconds=1.5)
+    write_tone(folder / "sub" / "a.wav", seconds=1.5, freq=880.0)  # same name, other folder
+    (folder / "broken.wav").write_bytes(b"not audio at all")
+    write_tone(folder / "short.wav", seconds=0.2)
+    out = tmp_path / "maps"
+    result = runner.invoke(app, ["localize", str(folder), "--model", "fan-small", "-o", str(out)])
+    assert result.exit_code == 1, result.output
+    assert "broken.wav" in result.output and "short.wav" in result.output
+    assert "2 of 4 maps written" in result.output
+    assert sorted(p.name for p in out.iterdir()) == ["a-2.npz", "a-2.png", "a.npz", "a.png"]
+    assert "Traceback" not in result.output
+
+
+def test_cli_json_and_default_folder(runner, installed_bundle, tmp_path):
+    wav = write_tone(tmp_path / "one.wav", seconds=1.5)
+    result = runner.invoke(app, ["localize", str(wav), "-m", "fan-small", "--json"])
+    assert result.exit_code == 0, result.output
+    [entry] = json.loads(result.stdout)
+    assert entry["error"] is None and entry["png"].endswith("localize/fan-small/one.png")
+    no_model = runner.invoke(app, ["localize", str(wav)])
+    assert no_model.exit_code == 2 and "--model" in no_model.output
