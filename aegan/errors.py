@@ -7,6 +7,9 @@ shown with a traceback.
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
+
 EXIT_RUNTIME = 1
 EXIT_USAGE = 2
 
@@ -49,3 +52,22 @@ class ModelError(AeganError):
 
 class DownloadError(AeganError):
     """A download that failed or did not verify."""
+
+
+def did_you_mean(
+    given: str,
+    candidates: Iterable[str],
+    *,
+    otherwise: str | None = None,
+    n: int = 3,
+    cutoff: float = 0.6,
+) -> str:
+    """A hint naming the candidates closest to a mistyped name (letter case ignored).
+
+    Without a close one: ``otherwise``, or the list of all candidates.
+    """
+    by_lower = {c.lower(): c for c in candidates}
+    close = difflib.get_close_matches(given.lower(), list(by_lower), n=n, cutoff=cutoff)
+    if close:
+        return f"Did you mean {', '.join(by_lower[c] for c in close)}?"
+    return otherwise if otherwise is not None else f"Known: {', '.join(by_lower.values())}."

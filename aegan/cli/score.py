@@ -29,7 +29,7 @@ EXIT_ANOMALY = 3
 
 
 def _complete_score(incomplete: str) -> list[str]:
-    from aegan.config.schema import SCORE_NAMES
+    from aegan.score_names import SCORE_NAMES
 
     return [n for n in SCORE_NAMES if n.lower().startswith(incomplete.lower())]
 
@@ -123,7 +123,7 @@ def score(
     from aegan.config.schema import load_settings
     from aegan.features.audio import find_audio_files
     from aegan.model.detector import Detector
-    from aegan.model.scores import score_index
+    from aegan.score_names import score_index
 
     if json_out and csv_out:
         raise typer.BadParameter("use --json or --csv, not both")

@@ -23,14 +23,7 @@ import yaml
 from aegan import paths
 from aegan.dcase.clips import TRAIN_SETS, canonical_machine, normalize_year
 from aegan.errors import ConfigError
-
-SCORE_NAMES: tuple[str, ...] = (
-    "D_maha", "D_knn", "D_lof", "D_cos",
-    "G_x_2_sum", "G_x_2_min", "G_x_2_max", "G_x_1_sum", "G_x_1_min", "G_x_1_max",
-    "G_z_2_sum", "G_z_2_min", "G_z_2_max", "G_z_1_sum", "G_z_1_min", "G_z_1_max",
-    "G_z_cos_sum", "G_z_cos_min", "G_z_cos_max",
-)  # fmt: skip
-"""The 19 anomaly scores, in the original code's order (SPEC section 5)."""
+from aegan.score_names import SCORE_NAMES
 
 NORMS = ("ln", "bn", "in")
 ACTIVATIONS = ("leakyrelu", "relu", "tanh")

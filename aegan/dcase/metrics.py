@@ -36,10 +36,10 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
-from aegan.config.schema import SCORE_NAMES
 from aegan.dcase.clips import Clip, canonical_machine, normalize_year
 from aegan.errors import DataError
 from aegan.paths import write_text_atomic
+from aegan.score_names import SCORE_NAMES
 
 MAX_FPR = 0.1
 EPSILON = sys.float_info.epsilon

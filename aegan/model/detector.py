@@ -28,13 +28,14 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
 from aegan import paths
-from aegan.config.schema import SCORE_NAMES, Config, config_from_dict, to_dict
+from aegan.config.schema import Config, config_from_dict, to_dict
 from aegan.errors import AeganError, ConfigError, DataError, ModelError
 from aegan.features.audio import LogMel, read_audio
 from aegan.features.cache import FeatureSet, Scaler, combined_scaler, segment_view
 from aegan.model.nets import Discriminator, Generator
-from aegan.model.scores import ClipScores, EmbeddingDetectors, score_clips, score_index
+from aegan.model.scores import ClipScores, EmbeddingDetectors, score_clips
 from aegan.progress import Progress, no_progress
+from aegan.score_names import SCORE_NAMES, score_index
 
 BUNDLE_FORMAT = "aegan-bundle"
 BUNDLE_VERSION = 1

@@ -11,7 +11,6 @@ Higher always means more anomalous; a NaN score becomes float32 max.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,10 +22,19 @@ import torch.nn.functional as F
 from sklearn.neighbors import LocalOutlierFactor, NearestNeighbors
 from torch import nn
 
-from aegan.config.schema import SCORE_NAMES
 from aegan.errors import DataError, ModelError, UsageError
 from aegan.model.nets import Discriminator, Generator, embedding_dim
 from aegan.progress import Progress, no_progress
+from aegan.score_names import (
+    D_SCORE_NAMES,
+    DISTANCES,
+    FLOAT32_MAX,
+    G_SCORE_NAMES,
+    SCORE_NAMES,
+    generator_score_parts,
+    nan_to_max,
+    score_index,
+)
 
 SegmentArray = np.ndarray | torch.Tensor
 """One clip's segments, (S, H, W) or (S, 1, H, W); numpy arrays may be memory-mapped."""
@@ -34,42 +42,11 @@ SegmentArray = np.ndarray | torch.Tensor
 Transform = Callable[[torch.Tensor], torch.Tensor]
 """Applied to each batch on the device before the networks, e.g. feature scaling."""
 
-D_SCORE_NAMES: tuple[str, ...] = tuple(n for n in SCORE_NAMES if n.startswith("D_"))
-G_SCORE_NAMES: tuple[str, ...] = tuple(n for n in SCORE_NAMES if n.startswith("G_"))
-DISTANCES: tuple[str, ...] = ("x_1", "x_2", "z_1", "z_2", "z_cos")
-"""Per-segment distances, named ``<space>_<dist>`` as in the score names."""
-POOLS: tuple[str, ...] = ("sum", "min", "max")
-FLOAT32_MAX = float(np.finfo(np.float32).max)
-
 KNN_NEIGHBOURS = 2
 LOF_NEIGHBOURS = 4
 LOF_CONTAMINATION = 1e-6
 """As in the original; it only sets LOF's unused decision offset, not the scores."""
 MIN_TRAINING_CLIPS = LOF_NEIGHBOURS + 1
-
-
-def score_index(name: str) -> int:
-    """The column of a score in ``ClipScores.values`` (the original's order)."""
-    if name not in SCORE_NAMES:
-        close = difflib.get_close_matches(name, SCORE_NAMES, n=3)
-        hint = f"Did you mean {', '.join(close)}?" if close else f"Known: {', '.join(SCORE_NAMES)}."
-        raise UsageError(f"Unknown anomaly score {name!r}.", hint)
-    return SCORE_NAMES.index(name)
-
-
-def generator_score_parts(name: str) -> tuple[str, str]:
-    """``G_z_cos_min`` -> (``z_cos``, ``min``): the segment distance and the pooling."""
-    distance, _, pool = name.removeprefix("G_").rpartition("_")
-    if distance not in DISTANCES or pool not in POOLS:
-        raise UsageError(
-            f"{name!r} is not a generator score.", f"Known: {', '.join(G_SCORE_NAMES)}."
-        )
-    return distance, pool
-
-
-def nan_to_max(values: np.ndarray) -> np.ndarray:
-    """A NaN score (e.g. from a diverged model) ranks as the most anomalous."""
-    return np.where(np.isnan(values), FLOAT32_MAX, values)
 
 
 # ---------------------------------------------------------------- per segment

@@ -17,7 +17,6 @@ from pathlib import Path
 import numpy as np
 
 from aegan import paths
-from aegan.config.schema import SCORE_NAMES
 from aegan.dcase.clips import Clip, discover, is_synthetic, require_root
 from aegan.dcase.ground_truth import ground_truth_folder, read_ground_truth, with_ground_truth
 from aegan.dcase.metrics import Evaluation, evaluate, write_submission
@@ -27,6 +26,7 @@ from aegan.model.detector import Detector, now_iso
 from aegan.model.registry import published_for
 from aegan.model.scores import ClipScores
 from aegan.progress import Progress, no_progress
+from aegan.score_names import SCORE_NAMES
 
 
 @dataclass

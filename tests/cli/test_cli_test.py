@@ -1,7 +1,7 @@
 import json
 
 from aegan.cli import app
-from aegan.config.schema import SCORE_NAMES
+from aegan.score_names import SCORE_NAMES
 
 
 def test_test_command_writes_tables_and_files(runner, synth22, installed_bundle):

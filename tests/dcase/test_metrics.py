@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 from scipy.stats import hmean
 from sklearn.metrics import roc_auc_score
 
-from aegan.config.schema import SCORE_NAMES
 from aegan.dcase.clips import Clip
 from aegan.dcase.ground_truth import read_ground_truth, with_ground_truth
 from aegan.dcase.metrics import (
@@ -24,6 +23,7 @@ from aegan.dcase.metrics import (
     write_submission,
 )
 from aegan.errors import DataError
+from aegan.score_names import SCORE_NAMES
 
 EPS = sys.float_info.epsilon
 

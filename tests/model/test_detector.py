@@ -4,11 +4,11 @@ import scipy.stats
 import torch
 from safetensors.torch import save_file
 
-from aegan.config.schema import SCORE_NAMES
 from aegan.dcase.clips import discover
 from aegan.errors import DataError, ModelError, UsageError
 from aegan.features.audio import read_audio
 from aegan.model.detector import Detector, gamma_threshold
+from aegan.score_names import SCORE_NAMES
 from tests.conftest import write_tone
 
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from sklearn.metrics import DistanceMetric
 from sklearn.neighbors import LocalOutlierFactor, NearestNeighbors
 
-from aegan.config.schema import SCORE_NAMES, NetConfig
+from aegan.config.schema import NetConfig
 from aegan.errors import DataError, ModelError, UsageError
 from aegan.model.nets import Discriminator, Generator
 from aegan.model.scores import (
@@ -23,6 +23,7 @@ from aegan.model.scores import (
     score_index,
     segment_outputs,
 )
+from aegan.score_names import SCORE_NAMES
 
 ISIZE = 32
 NET = NetConfig(isize=ISIZE, nz=16, ndf=8, ngf=8)
