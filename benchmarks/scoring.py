@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from aegan.config import schema as config
-from aegan.features.cache import Scaler, segment_view
+from aegan.features.segments import Scaler, segment_view
 from aegan.model.nets import Discriminator, Generator
 from aegan.model.scores import EmbeddingDetectors, score_clips
 

@@ -19,11 +19,8 @@ import soundfile as sf
 import torch
 import torchaudio.functional as AF
 
-from aegan.config.schema import FeatureConfig
 from aegan.dcase.clips import AUDIO_SUFFIXES
 from aegan.errors import AudioError, DataError
-
-AMIN = 1e-10  # librosa's floor before taking the log
 
 
 @dataclass(frozen=True)
@@ -55,11 +52,6 @@ def resampled_length(samples: int, orig_rate: int, new_rate: int) -> int:
     gcd = math.gcd(orig_rate, new_rate)
     orig, new = orig_rate // gcd, new_rate // gcd
     return -(-samples * new // orig)
-
-
-def frame_count(samples: int, hop_length: int) -> int:
-    """Frames of a centred STFT (librosa's default) of ``samples`` samples."""
-    return 1 + samples // hop_length
 
 
 def wav_data_shortfall(path: Path) -> tuple[int, int] | None:
@@ -125,51 +117,6 @@ def read_audio(path: Path | str, sample_rate: int) -> np.ndarray:
     if rate != sample_rate:
         mono = AF.resample(torch.from_numpy(np.ascontiguousarray(mono)), rate, sample_rate).numpy()
     return np.ascontiguousarray(mono, dtype=np.float32)
-
-
-class LogMel(torch.nn.Module):
-    """Batched log-mel spectrogram in dB, clipped per clip at ``max - top_db``.
-
-    Input (B, T) float32 waveforms of equal length; output (B, n_mels, frames).
-    The per-clip clip matters: clipping against the maximum of a whole batch
-    would make a clip's features depend on its neighbours.
-    """
-
-    def __init__(self, cfg: FeatureConfig) -> None:
-        super().__init__()
-        self.n_fft = cfg.n_fft
-        self.hop_length = cfg.hop_length
-        self.top_db = cfg.top_db
-        fbank = AF.melscale_fbanks(
-            n_freqs=cfg.n_fft // 2 + 1,
-            f_min=0.0,
-            f_max=cfg.sample_rate / 2.0,
-            n_mels=cfg.n_mels,
-            sample_rate=cfg.sample_rate,
-            norm="slaney",
-            mel_scale="slaney",
-        )
-        self.register_buffer("mel_basis", fbank.T.contiguous().float(), persistent=False)
-        window = torch.hann_window(cfg.n_fft, periodic=True)
-        self.register_buffer("window", window, persistent=False)
-
-    def power_mel(self, waves: torch.Tensor) -> torch.Tensor:
-        spec = torch.stft(
-            waves,
-            n_fft=self.n_fft,
-            hop_length=self.hop_length,
-            window=self.window,
-            center=True,
-            pad_mode="constant",
-            return_complex=True,
-        )
-        power = spec.real.square() + spec.imag.square()
-        return torch.matmul(self.mel_basis, power)
-
-    def forward(self, waves: torch.Tensor) -> torch.Tensor:
-        db = 10.0 * torch.log10(torch.clamp(self.power_mel(waves), min=AMIN))
-        floor = db.amax(dim=(-2, -1), keepdim=True) - self.top_db
-        return torch.maximum(db, floor)
 
 
 def _is_audio(path: Path) -> bool:

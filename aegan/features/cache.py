@@ -29,34 +29,14 @@ import torch
 from aegan import paths
 from aegan.config.schema import Config, FeatureConfig
 from aegan.dcase.clips import Clip, discover, subsets_of, training_clips
-from aegan.errors import AudioError, DataError
-from aegan.features.audio import LogMel, frame_count, probe, read_audio
+from aegan.errors import DataError
+from aegan.features.audio import probe, read_audio
+from aegan.features.logmel import LogMel, frame_count
+from aegan.features.segments import Scaler, require_one_segment, segment_view
 from aegan.progress import Progress, no_progress
 
 CACHE_VERSION = 1
 BATCH_CLIPS = 16  # clips per log-mel batch: large enough to amortise, small enough to stream
-
-
-@dataclass(frozen=True)
-class Scaler:
-    """Maps dB values linearly so that the training set's [min, max] becomes [-1, 1]."""
-
-    max: float
-    min: float
-
-    @property
-    def center(self) -> float:
-        return (self.max + self.min) / 2.0
-
-    @property
-    def half_range(self) -> float:
-        return (self.max - self.min) / 2.0
-
-    def __call__(self, x: torch.Tensor | np.ndarray):
-        return (x - self.center) / self.half_range
-
-    def inverse(self, x: torch.Tensor | np.ndarray):
-        return x * self.half_range + self.center
 
 
 class FeatureSet:
@@ -112,16 +92,6 @@ class FeatureSet:
             self.offsets[i] + np.arange(0, n - frames + 1, hop) for i, n in enumerate(self.frames)
         ]
         return np.concatenate(starts).astype(np.int64) if starts else np.zeros(0, np.int64)
-
-
-def segment_count(n_frames: int, frames: int, hop: int = 1) -> int:
-    return 0 if n_frames < frames else (n_frames - frames) // hop + 1
-
-
-def segment_view(spec: np.ndarray, frames: int, hop: int = 1) -> np.ndarray:
-    """Windows of ``frames`` columns every ``hop`` columns: (S, n_mels, frames), a view."""
-    windows = np.lib.stride_tricks.sliding_window_view(spec, frames, axis=1)[:, ::hop]
-    return windows.transpose(1, 0, 2)
 
 
 def combined_scaler(sets: Sequence[FeatureSet]) -> Scaler:
@@ -191,13 +161,7 @@ def check_lengths(clips: Sequence[Clip], cfg: FeatureConfig) -> np.ndarray:
     for i, clip in enumerate(clips):
         info = probe(clip.path, cfg.sample_rate)
         frames[i] = frame_count(info.target_samples, cfg.hop_length)
-        if frames[i] < cfg.segment_frames:
-            min_seconds = (cfg.segment_frames - 1) * cfg.hop_length / cfg.sample_rate
-            raise AudioError(
-                f"{clip.path} is too short: {info.seconds:.2f} s gives {frames[i]} frames, "
-                f"fewer than one {cfg.segment_frames}-frame segment.",
-                f"Clips must last at least {min_seconds:.2f} s; remove or replace this file.",
-            )
+        require_one_segment(int(frames[i]), cfg, str(clip.path), f"{info.seconds:.2f} s ")
     return frames
 
 

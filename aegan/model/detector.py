@@ -30,8 +30,10 @@ from safetensors.torch import save_file
 from aegan import paths
 from aegan.config.schema import Config, config_from_dict, to_dict
 from aegan.errors import AeganError, ConfigError, DataError, ModelError
-from aegan.features.audio import LogMel, read_audio
+from aegan.features.audio import read_audio
 from aegan.features.cache import FeatureSet, Scaler, combined_scaler, segment_view
+from aegan.features.logmel import LogMel
+from aegan.features.segments import require_one_segment
 from aegan.model.nets import Discriminator, Generator
 from aegan.model.scores import ClipScores, EmbeddingDetectors, score_clips
 from aegan.progress import Progress, no_progress
@@ -157,16 +159,6 @@ class Detector:
                 for w in waveforms
             ]
 
-    def _check_length(self, spectrogram: np.ndarray, what: str) -> None:
-        feat = self.cfg.feat
-        if spectrogram.shape[1] < feat.segment_frames:
-            seconds = (feat.segment_frames - 1) * feat.hop_length / feat.sample_rate
-            raise DataError(
-                f"{what} is too short: it gives {spectrogram.shape[1]} frames, fewer than one "
-                f"{feat.segment_frames}-frame model input.",
-                f"Score recordings of at least {seconds:.2f} s.",
-            )
-
     def score(
         self,
         inputs: str | Path | np.ndarray | Sequence[str | Path | np.ndarray],
@@ -187,7 +179,11 @@ class Detector:
         waves = [self._waveform(item, sample_rate) for item in items]
         spectrograms = self.log_mel(waves)
         for item, spec in zip(items, spectrograms, strict=True):
-            self._check_length(spec, str(item) if isinstance(item, (str, Path)) else "A waveform")
+            require_one_segment(
+                spec.shape[1],
+                self.cfg.feat,
+                str(item) if isinstance(item, (str, Path)) else "A waveform",
+            )
         values = self.score_spectrograms(spectrograms).column(score or self.score_name)
         return float(values[0]) if single else values
 
@@ -223,7 +219,7 @@ class Detector:
             for result in chunk:
                 try:
                     spec = self.log_mel([read_audio(result.path, self.cfg.feat.sample_rate)])[0]
-                    self._check_length(spec, str(result.path))
+                    require_one_segment(spec.shape[1], self.cfg.feat, str(result.path))
                 except AeganError as exc:
                     result.error = exc.message
                     continue

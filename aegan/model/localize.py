@@ -25,9 +25,10 @@ import numpy as np
 import torch
 
 from aegan import paths
-from aegan.config.schema import FeatureConfig
-from aegan.errors import AeganError, AudioError
+from aegan.errors import AeganError
 from aegan.features.audio import read_audio
+from aegan.features.logmel import frame_times, hz_to_mel, mel_centre_frequencies, mel_to_hz
+from aegan.features.segments import covering_starts, require_one_segment
 from aegan.model.detector import Detector
 from aegan.model.scores import eval_mode
 from aegan.progress import Progress, no_progress
@@ -73,51 +74,7 @@ class Localization:
 # ---------------------------------------------------------------- axes
 
 
-_F_SP = 200.0 / 3  # Slaney mel scale: linear below 1 kHz, this many Hz per mel
-_MIN_LOG_HZ = 1000.0
-_MIN_LOG_MEL = _MIN_LOG_HZ / _F_SP
-_LOG_STEP = np.log(6.4) / 27.0
-
-
-def hz_to_mel(hz: np.ndarray | float) -> np.ndarray:
-    """Slaney's mel scale (librosa's default, as the features use)."""
-    hz = np.asarray(hz, dtype=np.float64)
-    log_part = _MIN_LOG_MEL + np.log(np.maximum(hz, _MIN_LOG_HZ) / _MIN_LOG_HZ) / _LOG_STEP
-    return np.where(hz >= _MIN_LOG_HZ, log_part, hz / _F_SP)
-
-
-def mel_to_hz(mel: np.ndarray | float) -> np.ndarray:
-    """Inverse of ``hz_to_mel``."""
-    mel = np.asarray(mel, dtype=np.float64)
-    log_part = _MIN_LOG_HZ * np.exp(_LOG_STEP * (np.maximum(mel, _MIN_LOG_MEL) - _MIN_LOG_MEL))
-    return np.where(mel >= _MIN_LOG_MEL, log_part, mel * _F_SP)
-
-
-def mel_band_edges(feat: FeatureConfig) -> np.ndarray:
-    """The n_mels + 2 corner frequencies (Hz) of the triangular mel filters, 0 Hz to Nyquist."""
-    top = hz_to_mel(feat.sample_rate / 2.0)
-    return mel_to_hz(np.linspace(0.0, float(top), feat.n_mels + 2))
-
-
-def mel_centre_frequencies(feat: FeatureConfig) -> np.ndarray:
-    """Centre frequency (Hz) of each mel band: the peak of its triangular filter."""
-    return mel_band_edges(feat)[1:-1]
-
-
-def frame_times(n_frames: int, feat: FeatureConfig) -> np.ndarray:
-    """Centre time (s) of each frame (centred STFT: frame t is centred on sample t * hop)."""
-    return np.arange(n_frames) * feat.hop_length / feat.sample_rate
-
-
 # ---------------------------------------------------------------- reconstruction
-
-
-def covering_starts(n_frames: int, frames: int, hop: int) -> np.ndarray:
-    """Start frames of the segments to reconstruct: every ``hop``, plus one ending on the last frame."""
-    starts = np.arange(0, n_frames - frames + 1, hop)
-    if starts[-1] != n_frames - frames:
-        starts = np.append(starts, n_frames - frames)
-    return starts
 
 
 def add_segments(
@@ -172,17 +129,6 @@ def training_reference(mean_spectrogram: np.ndarray, n_frames: int) -> np.ndarra
     return np.repeat(profile, n_frames, axis=1).astype(np.float32)
 
 
-def check_long_enough(spectrogram: np.ndarray, feat: FeatureConfig, what: str) -> None:
-    """Refuse a clip shorter than one model input: it has nothing to reconstruct."""
-    if spectrogram.shape[1] < feat.segment_frames:
-        seconds = (feat.segment_frames - 1) * feat.hop_length / feat.sample_rate
-        raise AudioError(
-            f"{what} is too short: it gives {spectrogram.shape[1]} frames, fewer than one "
-            f"{feat.segment_frames}-frame model input.",
-            f"Localise recordings of at least {seconds:.2f} s.",
-        )
-
-
 def to_unit(values: np.ndarray) -> np.ndarray:
     """[-1, 1] -> [0, 1], as the original draws its maps."""
     return ((values + 1.0) / 2.0).astype(np.float32)
@@ -200,7 +146,7 @@ def localize_spectrogram(
     ``source`` names the clip in the error raised when it is too short.
     """
     feat = detector.cfg.feat
-    check_long_enough(spectrogram, feat, source)
+    require_one_segment(spectrogram.shape[1], feat, source)
     scaled_input = to_unit(detector.scaler(np.asarray(spectrogram, np.float32)))
     reconstruction = to_unit(reconstruct(detector, spectrogram, batch_size=batch_size))
     mean = training_reference(detector.mean_spectrogram, spectrogram.shape[1])

@@ -15,7 +15,8 @@ import numpy as np
 import torch
 
 from aegan.errors import DataError
-from aegan.features.cache import FeatureSet, Scaler
+from aegan.features.cache import FeatureSet
+from aegan.features.segments import Scaler
 from aegan.training.distributed import Rank
 
 UPLOAD_FRAMES = 1 << 16

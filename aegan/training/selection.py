@@ -23,7 +23,8 @@ import torch
 from aegan.config.schema import Config
 from aegan.dcase.metrics import OFFICIAL_FIGURE, Evaluation, evaluate
 from aegan.errors import ModelError
-from aegan.features.cache import FeatureSet, Scaler
+from aegan.features.cache import FeatureSet
+from aegan.features.segments import Scaler
 from aegan.model.detector import Detector, base_provenance
 from aegan.model.nets import Discriminator, Generator
 from aegan.model.registry import bundle_path

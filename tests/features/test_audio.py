@@ -6,7 +6,8 @@ import torch
 
 from aegan.config.schema import FeatureConfig
 from aegan.errors import AudioError
-from aegan.features.audio import LogMel, probe, read_audio
+from aegan.features.audio import probe, read_audio
+from aegan.features.logmel import LogMel
 from tests.conftest import write_tone
 
 

@@ -10,17 +10,18 @@ from aegan import paths
 from aegan.config import schema as config
 from aegan.dcase import clips as dcase
 from aegan.errors import AudioError
-from aegan.features.audio import LogMel, read_audio
+from aegan.features.audio import read_audio
 from aegan.features.cache import (
     FeatureSet,
     Scaler,
     combined_scaler,
     load_or_compute,
     prepare_machine,
-    segment_count,
     segment_view,
     training_scaler,
 )
+from aegan.features.logmel import LogMel
+from aegan.features.segments import segment_count
 from tests.conftest import write_tone
 
 SMALL = config.FeatureConfig(n_mels=32, segment_frames=32)
@@ -95,7 +96,9 @@ def test_clip_shorter_than_one_segment_is_refused(tmp_path):
         tmp_path / "dev_data/fan/train/section_00_source_train_normal_0009.wav", seconds=0.9
     )
     clips.append(dcase.parse_clip_name(short, 2022, "fan", "dev", "train"))
-    with pytest.raises(AudioError, match="0009.wav is too short.*fewer than one 32-frame"):
+    with pytest.raises(
+        AudioError, match="0009.wav is too short.*fewer than one 32-frame model input"
+    ):
         load_or_compute(clips, SMALL, "dev_train")
     assert _feature_files() == []
 

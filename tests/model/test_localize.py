@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from aegan.cli import app
+from aegan.features.logmel import mel_centre_frequencies
 from aegan.model.detector import Detector
 from aegan.model.localize import (
     ARRAY_NAMES,
@@ -12,7 +13,6 @@ from aegan.model.localize import (
     PNG_SIZE_INCHES,
     localize_file,
     localize_spectrogram,
-    mel_centre_frequencies,
     save_arrays,
     save_png,
 )
