@@ -41,10 +41,9 @@ from typing import Any
 
 import pytest
 
-from aegan.config.schema import HubSettings
-from aegan.dcase import ground_truth
+from aegan.config.settings import HubSettings
+from aegan.dcase.facts import edition
 from aegan.hub.archives import dcase_archives
-from aegan.hub.zenodo import GROUND_TRUTH_2020_RECORD
 
 SHARE_TOKEN = "f00dfeed1234"
 EVALUATOR_2022_PATH = "/Kota-Dohi/dcase2022_evaluator/main"
@@ -139,12 +138,14 @@ class FakeHub:
             record = self.zenodo.setdefault(archive.record, ZenodoRecord({}))
             record.files[archive.name] = zip_bytes(entries)
         truth = root / "ground_truth"
+        published = edition(year).ground_truth
         for path in sorted(truth.rglob("*.csv")):
             relative = path.relative_to(truth).as_posix()
-            if year == 2022:
-                self.raw[f"{EVALUATOR_2022_PATH}/{relative}"] = path.read_bytes()
+            if published.zenodo_record is None:
+                raw_path = f"/{published.github_repo}/{published.github_ref}/{relative}"
+                self.raw[raw_path] = path.read_bytes()
             else:
-                record = self.zenodo.setdefault(GROUND_TRUTH_2020_RECORD, ZenodoRecord({}))
+                record = self.zenodo.setdefault(published.zenodo_record, ZenodoRecord({}))
                 record.files[relative] = path.read_bytes()
 
 
@@ -310,12 +311,11 @@ class _FakeHandler(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def fake_hub(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeHub]:
-    """The fake server; the 2022 evaluator's raw files are looked up on it too, and
-    requests go to it directly even where the user has a proxy configured."""
+    """The fake server; requests go to it directly even where the user has a proxy
+    configured."""
     monkeypatch.setenv("no_proxy", "*")
     monkeypatch.setenv("NO_PROXY", "*")
     hub = FakeHub().start()
-    monkeypatch.setattr(ground_truth, "RAW_URL_2022", hub.url + EVALUATOR_2022_PATH)
     try:
         yield hub
     finally:
@@ -328,6 +328,7 @@ def hub_settings(fake_hub: FakeHub) -> HubSettings:
         seafile_url=fake_hub.url,
         seafile_token=SHARE_TOKEN,
         zenodo_url=fake_hub.url,
+        github_raw_url=fake_hub.url,
         timeout=2.0,
         retries=2,
     )

@@ -25,7 +25,7 @@ from rich.progress import (
 )
 
 from aegan.config import schema as config_mod
-from aegan.dcase.clips import MACHINES, canonical_machine, normalize_year
+from aegan.dcase.facts import MACHINES, MachineType, parse_year
 from aegan.errors import EXIT_RUNTIME, AeganError
 
 console = Console()
@@ -115,7 +115,7 @@ YearOption = Annotated[
 def complete_machine(ctx: typer.Context, incomplete: str) -> list[str]:
     """Machine types of the year given so far (both years when none is)."""
     try:
-        years = [normalize_year(ctx.params["year"])] if ctx.params.get("year") else list(MACHINES)
+        years = [parse_year(ctx.params["year"])] if ctx.params.get("year") else list(MACHINES)
     except AeganError:
         years = list(MACHINES)
     names = dict.fromkeys(m for y in years for m in MACHINES[y])
@@ -179,21 +179,16 @@ ModelOption = Annotated[
 
 
 def year_and_machine(year: str, machine: str) -> tuple[int, str]:
-    y = normalize_year(year)
-    return y, canonical_machine(y, machine)
+    """--year and MACHINE as given -> (2022, "ToyCar"); a wrong one is a usage error."""
+    kind = MachineType.parse(year, machine)
+    return kind.year, kind.name
 
 
 def load_config(
     year: str, machine: str, config_file: Path | None, overrides: list[str] | None
 ) -> config_mod.Config:
+    """The effective config of --year, MACHINE, --config and --set (parsed there)."""
     return config_mod.load_config(year, machine, config_file, overrides or [])
-
-
-def data_root(year: int, data_dir: Path | None) -> Path | None:
-    """--data-dir, else the user config's root for the year, else the download folder."""
-    if data_dir is not None:
-        return data_dir
-    return config_mod.load_settings().data_root(year)
 
 
 def set_home(home: Path | None) -> None:

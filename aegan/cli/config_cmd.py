@@ -10,6 +10,8 @@ import yaml
 from aegan import paths
 from aegan.cli.common import ConfigOption, SetOption, console, load_config, reports_errors
 from aegan.config import schema as config_mod
+from aegan.config import settings as settings_mod
+from aegan.config.keys import to_dict
 
 app = typer.Typer(
     help="Show the effective config and edit the user settings.", no_args_is_help=True
@@ -31,7 +33,7 @@ def show(
     Without MACHINE, print the user settings (data roots, device, download mirrors).
     """
     if machine is None:
-        text = yaml.safe_dump(config_mod.to_dict(config_mod.load_settings()), sort_keys=False)
+        text = yaml.safe_dump(to_dict(settings_mod.load_settings()), sort_keys=False)
     else:
         text = config_mod.config_yaml(load_config(year, machine, config, set_))
     console.print(text.rstrip(), highlight=False, markup=False)
@@ -50,5 +52,5 @@ def set_value(
     value: Annotated[str, typer.Argument(help="New value; 'null' clears it.")],
 ) -> None:
     """Set one key of the user settings file, e.g. `aegan config set data.root22 /data/dcase22`."""
-    config_mod.save_setting(key, value)
+    settings_mod.save_setting(key, value)
     console.print(f"{key} = {value}  ({paths.user_config_file()})", highlight=False)

@@ -1,4 +1,4 @@
-"""DCASE 2020 and 2022 Task 2: years, machine types, file names, data discovery.
+"""DCASE Task 2 clips: file names and data discovery (the editions' facts: ``facts``).
 
 A clip's file name carries everything the method needs to know about it: its
 machine ID (2020) or section (2022), its domain (2022), and for the dev test set
@@ -11,28 +11,12 @@ machine's clips under a dataset root laid out as the challenge ships it::
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 
+from aegan.dcase.facts import attribute_keys, edition, short_year
 from aegan.errors import DataError, UsageError
-
-Year = Literal[2020, 2022]
-Subset = Literal["dev", "eval"]
-Split = Literal["train", "test"]
-
-YEARS: tuple[int, ...] = (2020, 2022)
-
-MACHINES: dict[int, tuple[str, ...]] = {
-    2020: ("fan", "pump", "slider", "valve", "ToyCar", "ToyConveyor"),
-    2022: ("bearing", "fan", "gearbox", "slider", "ToyCar", "ToyTrain", "valve"),
-}
-
-# Sections (2022) and machine IDs (2020) of the development and evaluation sets.
-DEV_SECTIONS_2022 = ("00", "01", "02")
-EVAL_SECTIONS_2022 = ("03", "04", "05")
 
 TRAIN_SETS = ("dev", "eval", "deval")
 
@@ -41,21 +25,12 @@ SYNTHETIC_MARKER = "aegan-synthetic.json"
 
 AUDIO_SUFFIXES = (".wav", ".flac")
 
-# Attribute keys used in DCASE 2022 names; values may themselves contain "_"
-# (valve "pat_04_05"), so a known key is what ends the previous value.
-KNOWN_ATTRIBUTE_KEYS = frozenset(
-    {
-        "m-n", "f-n", "n-lv", "volt", "wt", "id", "vel", "loc", "ac",
-        "car", "spd", "mic", "noise", "pat", "panel", "v1pat", "v2pat",
-    }
-)  # fmt: skip
-
-_NAME_2020 = re.compile(r"^(?:(?P<label>normal|anomaly)_)?id_(?P<group>\d+)_(?P<index>\d+)$")
-_NAME_2022 = re.compile(
+_NAME_MACHINE_ID = re.compile(r"^(?:(?P<label>normal|anomaly)_)?id_(?P<group>\d+)_(?P<index>\d+)$")
+_NAME_SECTION = re.compile(
     r"^section_(?P<group>\d+)_(?P<domain>source|target)_(?P<split>train|test)_"
     r"(?P<label>normal|anomaly)_(?P<index>\d+)(?:_(?P<attrs>.+))?$"
 )
-_NAME_2022_EVAL = re.compile(r"^section_(?P<group>\d+)_(?P<index>\d+)$")
+_NAME_SECTION_EVAL = re.compile(r"^section_(?P<group>\d+)_(?P<index>\d+)$")
 
 
 @dataclass(frozen=True)
@@ -91,46 +66,18 @@ class ClipNameError(DataError):
     """A file name that does not follow the DCASE naming of its year."""
 
 
-def normalize_year(year: int | str) -> int:
-    """Accept 20, 22, 2020, 2022 (as int or str)."""
-    text = str(year).strip()
-    value = int(text) if text.isdigit() else -1
-    if value in (20, 22):
-        value += 2000
-    if value not in YEARS:
-        raise UsageError(
-            f"Unknown DCASE year {year!r}.", "Use --year 20 or --year 22 (or 2020 / 2022)."
-        )
-    return value
-
-
-def canonical_machine(year: int, machine: str) -> str:
-    """Return the official spelling of a machine type, matched case-insensitively."""
-    year = normalize_year(year)
-    valid = MACHINES[year]
-    for name in valid:
-        if name.lower() == machine.strip().lower():
-            return name
-    lowered = {m.lower(): m for m in valid}
-    close = difflib.get_close_matches(machine.lower(), list(lowered), n=1)
-    suggestion = f" Did you mean {lowered[close[0]]}?" if close else ""
-    raise UsageError(
-        f"Unknown machine type {machine!r} for DCASE {year}.{suggestion}",
-        f"Valid machine types for {year}: {', '.join(valid)}.",
-    )
-
-
 def split_attributes(tail: str) -> tuple[tuple[str, str], ...]:
-    """Split the attribute part of a 2022 name into (key, value) pairs.
+    """Split the attribute part of a section-named file into (key, value) pairs.
 
     Known keys start a new pair, so values containing "_" survive; names with
     unknown keys fall back to alternating key/value tokens.
     """
     tokens = tail.split("_")
-    if tokens[0] in KNOWN_ATTRIBUTE_KEYS:
+    known = attribute_keys()
+    if tokens[0] in known:
         pairs: list[list[str]] = []
         for token in tokens:
-            if token in KNOWN_ATTRIBUTE_KEYS and (not pairs or pairs[-1][1:]):
+            if token in known and (not pairs or pairs[-1][1:]):
                 pairs.append([token])
             else:
                 pairs[-1].append(token)
@@ -144,12 +91,16 @@ def split_attributes(tail: str) -> tuple[tuple[str, str], ...]:
 
 
 def parse_clip_name(path: Path | str, year: int, machine: str, subset: str, split: str) -> Clip:
-    """Parse a clip's file name; raise a DataError naming the file if it does not fit."""
+    """Parse a clip's file name; raise a DataError naming the file if it does not fit.
+
+    ``year`` and ``machine`` are canonical (``MachineType``); the year's naming
+    scheme (``facts.yaml``) says how the name reads.
+    """
     path = Path(path)
     stem = path.stem
     common = {"path": path, "year": year, "machine": machine, "subset": subset, "split": split}
-    if year == 2020:
-        match = _NAME_2020.match(stem)
+    if edition(year).naming == "machine_id":
+        match = _NAME_MACHINE_ID.match(stem)
         if match:
             label = match["label"]
             if label is not None or split == "test":
@@ -161,7 +112,7 @@ def parse_clip_name(path: Path | str, year: int, machine: str, subset: str, spli
                 )
         expected = "normal_id_00_00000000.wav, anomaly_id_02_00000003.wav or id_05_00000252.wav"
     else:
-        match = _NAME_2022.match(stem)
+        match = _NAME_SECTION.match(stem)
         if match and match["split"] == split:
             attrs = split_attributes(match["attrs"]) if match["attrs"] else ()
             return Clip(
@@ -172,7 +123,7 @@ def parse_clip_name(path: Path | str, year: int, machine: str, subset: str, spli
                 label=int(match["label"] == "anomaly"),
                 attributes=attrs,
             )
-        match = _NAME_2022_EVAL.match(stem)
+        match = _NAME_SECTION_EVAL.match(stem)
         if match and split == "test":
             return Clip(**common, group=match["group"], index=match["index"])
         expected = f"section_00_source_{split}_normal_0000_<attributes>.wav" + (
@@ -216,9 +167,8 @@ def discover(root: Path | str, year: int, machine: str, subset: str, split: str)
 
     A folder that exists but holds no audio, or holds a misnamed file, is an
     error: it is a broken download or a wrong root, never silently skipped.
+    ``year`` and ``machine`` are canonical (``MachineType``).
     """
-    year = normalize_year(year)
-    machine = canonical_machine(year, machine)
     base = find_machine_dir(Path(root), subset, machine)
     folder = base / split if base else None
     if folder is None or not folder.is_dir():
@@ -243,7 +193,7 @@ def subsets_of(train_set: str) -> tuple[str, ...]:
 
 def require_root(root: Path | str | None, year: int) -> Path:
     """Check that a dataset root exists, with a message saying how to get one."""
-    short = str(year)[2:]
+    short = short_year(year)
     if root is None:
         raise DataError(
             f"No dataset folder is configured for DCASE {year}.",
@@ -270,7 +220,7 @@ def training_clips(root: Path | str, year: int, machine: str, train_set: str) ->
             raise DataError(
                 f"No {subset} training data for {machine} ({year}) under {root}: "
                 f"{machine_dir(root, subset, machine) / 'train'} is missing.",
-                f"Download it with `aegan fetch --data {machine} --year {str(year)[2:]}`"
+                f"Download it with `aegan fetch --data {machine} --year {short_year(year)}`"
                 + (", or use --train-set dev." if subset == "eval" else "."),
             )
         clips.extend(found)

@@ -1,7 +1,8 @@
 """Ground truth of the DCASE eval test sets, read from the official evaluators' files.
 
 The eval test clips are unlabelled (``section_03_0000.wav``, ``id_05_00000252.wav``);
-their labels (and 2022 domains) are public in the official evaluators:
+their labels (and 2022 domains) are public in the official evaluators, whose
+source and layout each edition states in ``facts.yaml``:
 
 - 2022: Kota-Dohi/dcase2022_evaluator, ``ground_truth_data/`` and
   ``ground_truth_domain/``, one CSV per machine type and section.
@@ -18,53 +19,63 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from aegan.dcase.clips import EVAL_SECTIONS_2022, Clip, canonical_machine, normalize_year
+from aegan.dcase.clips import Clip
+from aegan.dcase.facts import GroundTruthFact, edition, short_year
 from aegan.errors import DataError
 
 GROUND_TRUTH_DIR = "ground_truth"
 """Folder of a dataset root that holds the evaluators' files (where fetch and synth put them)."""
 
-# Eval ground truth, laid out as the official evaluators expect it.
-EVAL_LIST_2020 = "eval_data_list.csv"
-URL_2020 = "https://zenodo.org/records/3951620/files/eval_data_list.csv"
-RAW_URL_2022 = "https://raw.githubusercontent.com/Kota-Dohi/dcase2022_evaluator/main"
-TRUTH_KINDS_2022 = ("ground_truth_data", "ground_truth_domain")
 DOMAIN_CODES = {0: "source", 1: "target"}
 
 GroundTruth = dict[str, tuple[int, str | None]]
 """Eval test file name -> (label 0/1, domain "source"/"target", or None in 2020)."""
 
 
-def ground_truth_sources(year: int | str, machine: str) -> dict[str, str]:
-    """Relative path under a ground-truth folder -> download URL, for one machine type.
+def ground_truth_files(year: int, machine: str) -> list[str]:
+    """Paths under a ground-truth folder of one machine type's eval labels (canonical values).
 
-    The layout is the official evaluators': 2020 one ``eval_data_list.csv``
-    (Zenodo record 3951620, all machine types); 2022 per eval section
+    The layout is the official evaluators' (``facts.yaml``): 2020 one
+    ``eval_data_list.csv`` (all machine types); 2022 per eval section
     ``ground_truth_data/ground_truth_<mt>_section_<ss>_test.csv`` (0 normal,
     1 anomaly) and the same name under ``ground_truth_domain/`` (0 source,
-    1 target), from Kota-Dohi/dcase2022_evaluator.
+    1 target).
     """
-    year = normalize_year(year)
-    machine = canonical_machine(year, machine)
-    if year == 2020:
-        return {EVAL_LIST_2020: URL_2020}
-    return {
-        relative: f"{RAW_URL_2022}/{relative}"
-        for section in EVAL_SECTIONS_2022
-        for relative in (_relative_2022(kind, machine, section) for kind in TRUTH_KINDS_2022)
-    }
+    facts = edition(year)
+    truth = facts.ground_truth
+    if truth.format == "eval_data_list":
+        return [truth.files["list"]]
+    return [
+        _per_section(truth, role, machine, section)
+        for section in facts.sections["eval"]
+        for role in ("labels", "domains")
+    ]
 
 
-def _relative_2022(kind: str, machine: str, section: str) -> str:
-    return f"{kind}/ground_truth_{machine}_section_{section}_test.csv"
+def ground_truth_origin(year: int) -> str:
+    """Where an edition's ground truth is published, in words (the hub builds the URLs)."""
+    truth = edition(year).ground_truth
+    if truth.zenodo_record is not None:
+        return f"Zenodo record {truth.zenodo_record}"
+    return f"the GitHub repository {truth.github_repo}"
 
 
-def _open_truth_file(folder: Path, relative: str, url: str) -> list[list[str]]:
+def _per_section(truth: GroundTruthFact, role: str, machine: str, section: str) -> str:
+    return truth.files[role].format(machine=machine, section=section)
+
+
+def _where(year: int, relative: str, sources: Mapping[str, str] | None) -> str:
+    if sources and relative in sources:
+        return sources[relative]
+    return f"{relative} of {ground_truth_origin(year)}"
+
+
+def _open_truth_file(folder: Path, relative: str, where: str, fetch: str) -> list[list[str]]:
     path = folder / relative
     if not path.is_file():
         raise DataError(
             f"Ground truth file {relative} is missing from {folder}.",
-            f"Download {url} to {path}.",
+            f"Run {fetch}, or download {where} to {path}.",
         )
     with path.open(newline="", encoding="utf-8-sig") as handle:
         return [row for row in csv.reader(handle) if any(cell.strip() for cell in row)]
@@ -88,65 +99,83 @@ def _binary(value: str, path: Path, row: Sequence[str]) -> int:
     return int(number)
 
 
-def _name_to_flag(folder: Path, relative: str) -> dict[str, int]:
-    """A 2022 ground-truth file: rows ``file_name,0|1``."""
-    path = folder / relative
-    flags = {}
-    for row in _open_truth_file(folder, relative, f"{RAW_URL_2022}/{relative}"):
-        if len(row) != 2:
-            raise _malformed(path, row)
-        flags[row[0].strip()] = _binary(row[1], path, row)
-    return flags
+class _Reader:
+    """One machine type's ground-truth files under ``folder``, with hints naming their source."""
 
+    def __init__(
+        self, folder: Path, year: int, machine: str, sources: Mapping[str, str] | None
+    ) -> None:
+        self.folder, self.year, self.machine, self.sources = folder, year, machine, sources
+        self.fetch = f"`aegan fetch --data {machine} --year {short_year(year)} --split eval`"
 
-def _read_truth_2022(folder: Path, machine: str) -> GroundTruth:
-    truth: GroundTruth = {}
-    for section in EVAL_SECTIONS_2022:
-        labels, domains = (
-            _name_to_flag(folder, _relative_2022(kind, machine, section))
-            for kind in TRUTH_KINDS_2022
+    def rows(self, relative: str) -> list[list[str]]:
+        return _open_truth_file(
+            self.folder, relative, _where(self.year, relative, self.sources), self.fetch
         )
-        if labels.keys() != domains.keys():
-            raise DataError(
-                f"The label and domain ground truth of {machine} section {section} in {folder} "
-                "list different files.",
-                "Download both files again.",
-            )
-        truth.update({name: (labels[name], DOMAIN_CODES[domains[name]]) for name in labels})
-    return truth
 
-
-def _read_truth_2020(folder: Path, machine: str) -> GroundTruth:
-    """Rows of ``eval_data_list.csv``: a machine-type line, then ``name,labelled_name,label``."""
-    rows = _open_truth_file(folder, EVAL_LIST_2020, URL_2020)
-    path = folder / EVAL_LIST_2020
-    truth: GroundTruth = {}
-    current = None
-    for row in rows:
-        if len(row) < 2:
-            current = row[0].strip()
-        elif current is not None and current.lower() == machine.lower():
-            if len(row) < 3:
+    def name_to_flag(self, relative: str) -> dict[str, int]:
+        """A per-section ground-truth file: rows ``file_name,0|1``."""
+        path = self.folder / relative
+        flags = {}
+        for row in self.rows(relative):
+            if len(row) != 2:
                 raise _malformed(path, row)
-            truth[row[0].strip()] = (_binary(row[2], path, row), None)
-    if not truth:
-        raise DataError(
-            f"{path} holds no ground truth for {machine}.",
-            f"Download {URL_2020} again; it lists every DCASE 2020 machine type.",
-        )
-    return truth
+            flags[row[0].strip()] = _binary(row[1], path, row)
+        return flags
+
+    def per_section(self) -> GroundTruth:
+        facts = edition(self.year)
+        truth: GroundTruth = {}
+        for section in facts.sections["eval"]:
+            labels, domains = (
+                self.name_to_flag(_per_section(facts.ground_truth, role, self.machine, section))
+                for role in ("labels", "domains")
+            )
+            if labels.keys() != domains.keys():
+                raise DataError(
+                    f"The label and domain ground truth of {self.machine} section {section} "
+                    f"in {self.folder} list different files.",
+                    "Download both files again.",
+                )
+            truth.update({name: (labels[name], DOMAIN_CODES[domains[name]]) for name in labels})
+        return truth
+
+    def eval_data_list(self) -> GroundTruth:
+        """Rows of ``eval_data_list.csv``: a machine-type line, then ``name,labelled_name,label``."""
+        relative = edition(self.year).ground_truth.files["list"]
+        path = self.folder / relative
+        truth: GroundTruth = {}
+        current = None
+        for row in self.rows(relative):
+            if len(row) < 2:
+                current = row[0].strip()
+            elif current is not None and current.lower() == self.machine.lower():
+                if len(row) < 3:
+                    raise _malformed(path, row)
+                truth[row[0].strip()] = (_binary(row[2], path, row), None)
+        if not truth:
+            raise DataError(
+                f"{path} holds no ground truth for {self.machine}.",
+                f"Download {_where(self.year, relative, self.sources)} again; "
+                f"it lists every DCASE {self.year} machine type.",
+            )
+        return truth
 
 
-def read_ground_truth(folder: Path | str, year: int | str, machine: str) -> GroundTruth:
-    """File name -> (label, domain) of one machine type's eval test clips.
+def read_ground_truth(
+    folder: Path | str, year: int, machine: str, sources: Mapping[str, str] | None = None
+) -> GroundTruth:
+    """File name -> (label, domain) of one machine type's eval test clips (canonical values).
 
-    ``folder`` holds the official evaluator files (``ground_truth_sources``);
-    domain is "source"/"target" in 2022 and None in 2020.
+    ``folder`` holds the official evaluator files (``ground_truth_files``);
+    domain is "source"/"target" in 2022 and None in 2020. ``sources`` (relative
+    path -> download URL, from ``aegan.hub.zenodo.ground_truth_sources``) lets a
+    missing file's message name its URL.
     """
-    year = normalize_year(year)
-    machine = canonical_machine(year, machine)
-    folder = Path(folder)
-    return _read_truth_2020(folder, machine) if year == 2020 else _read_truth_2022(folder, machine)
+    reader = _Reader(Path(folder), year, machine, sources)
+    if edition(year).ground_truth.format == "eval_data_list":
+        return reader.eval_data_list()
+    return reader.per_section()
 
 
 def with_ground_truth(

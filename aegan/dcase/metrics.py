@@ -1,4 +1,4 @@
-"""DCASE 2020 / 2022 Task 2 figures of merit and submission files.
+"""DCASE 2020 / 2022 Task 2 figures of merit (submission files: ``submission``).
 
 The figures follow the original AEGAN-AD code and the official evaluators
 (SPEC section 6), for all anomaly scores at once:
@@ -29,161 +29,35 @@ from __future__ import annotations
 import math
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
-from aegan.dcase.clips import Clip, canonical_machine, normalize_year
+from aegan.dcase.clips import Clip
+from aegan.dcase.evaluation import Evaluation, GroupFigures, ScoreFigures
+from aegan.dcase.facts import edition, editions
 from aegan.errors import DataError
-from aegan.paths import write_text_atomic
 from aegan.score_names import SCORE_NAMES
 
 MAX_FPR = 0.1
 EPSILON = sys.float_info.epsilon
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 
-OFFICIAL_FIGURE = {2020: "average", 2022: "hmean"}
-"""The summary key each year ranks scores and selects epochs by."""
+_GROUP_COLUMNS = {
+    "average": (("auc", "AUC"), ("pauc", "pAUC")),
+    "hmean": (("auc_source", "AUC src"), ("auc_target", "AUC tgt"), ("pauc", "pAUC")),
+}
 
+OFFICIAL_FIGURE = {year: e.official_figure for year, e in editions().items()}
+"""The summary key each year ranks scores and selects epochs by (``facts.yaml``)."""
+
+GROUP_COLUMNS = {year: _GROUP_COLUMNS[figure] for year, figure in OFFICIAL_FIGURE.items()}
+"""(figure, column header) of each year's per-ID / per-section figures."""
 SUMMARY_COLUMNS = {
-    2020: (("auc", "AUC"), ("pauc", "pAUC"), ("average", "average")),
-    2022: (
-        ("auc_source", "AUC src"),
-        ("auc_target", "AUC tgt"),
-        ("pauc", "pAUC"),
-        ("hmean", "hmean"),
-    ),
+    year: (*GROUP_COLUMNS[year], (figure, figure)) for year, figure in OFFICIAL_FIGURE.items()
 }
 """(summary key, column header) of each year's machine-type figures, as tables show them."""
-GROUP_COLUMNS = {
-    2020: (("auc", "AUC"), ("pauc", "pAUC")),
-    2022: (("auc_source", "AUC src"), ("auc_target", "AUC tgt"), ("pauc", "pAUC")),
-}
-"""(figure, column header) of each year's per-ID / per-section figures."""
-
-# ---------------------------------------------------------------- results
-
-
-@dataclass(frozen=True)
-class GroupFigures:
-    """The figures of one machine ID (2020) or section (2022) for one score.
-
-    ``auc`` is over all clips of the group; ``auc_source`` and ``auc_target``
-    exist for 2022 only. NaN marks a figure whose clips hold one class only.
-    """
-
-    group: str
-    n_clips: int
-    auc: float
-    pauc: float
-    auc_source: float | None = None
-    auc_target: float | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"group": self.group, "n_clips": self.n_clips}
-        for key in ("auc", "auc_source", "auc_target", "pauc"):
-            value = getattr(self, key)
-            if value is not None:
-                data[key] = _json_float(value)
-        return data
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> GroupFigures:
-        optional = {
-            key: _read_float(data[key]) for key in ("auc_source", "auc_target") if key in data
-        }
-        return cls(
-            group=str(data["group"]),
-            n_clips=int(data["n_clips"]),
-            auc=_read_float(data["auc"]),
-            pauc=_read_float(data["pauc"]),
-            **optional,
-        )
-
-
-@dataclass(frozen=True)
-class ScoreFigures:
-    """All figures of one anomaly score: per group, the machine-type summary, the official one."""
-
-    name: str
-    groups: tuple[GroupFigures, ...]
-    summary: dict[str, float]
-    official: float
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "official": _json_float(self.official),
-            "summary": {key: _json_float(value) for key, value in self.summary.items()},
-            "groups": [group.to_dict() for group in self.groups],
-        }
-
-    @classmethod
-    def from_dict(cls, name: str, data: Mapping[str, Any]) -> ScoreFigures:
-        return cls(
-            name=name,
-            groups=tuple(GroupFigures.from_dict(group) for group in data["groups"]),
-            summary={key: _read_float(value) for key, value in data["summary"].items()},
-            official=_read_float(data["official"]),
-        )
-
-
-@dataclass(frozen=True)
-class Evaluation:
-    """The figures of every score on one machine's test clips, and the best score.
-
-    ``subset`` says which test set the clips came from ("dev", "eval", or
-    "dev+eval" for a mix).
-    """
-
-    year: int
-    machine: str
-    subset: str
-    max_fpr: float
-    scores: dict[str, ScoreFigures]
-    best: str | None
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready record (NaN written as null), for results.json."""
-        return {
-            "year": self.year,
-            "machine": self.machine,
-            "subset": self.subset,
-            "max_fpr": self.max_fpr,
-            "best": self.best,
-            "scores": {name: figures.to_dict() for name, figures in self.scores.items()},
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Evaluation:
-        try:
-            return cls(
-                year=int(data["year"]),
-                machine=str(data["machine"]),
-                subset=str(data["subset"]),
-                max_fpr=float(data["max_fpr"]),
-                scores={
-                    name: ScoreFigures.from_dict(name, figures)
-                    for name, figures in data["scores"].items()
-                },
-                best=None if data["best"] is None else str(data["best"]),
-            )
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise DataError(
-                f"Not a valid aegan evaluation record ({type(exc).__name__}: {exc}).",
-                "Run `aegan test` again to rewrite the results file.",
-            ) from None
-
-
-def _json_float(value: float) -> float | None:
-    return None if math.isnan(value) else float(value)
-
-
-def _read_float(value: float | None) -> float:
-    return math.nan if value is None else float(value)
-
 
 # ---------------------------------------------------------------- figures
 
@@ -230,7 +104,7 @@ def _group_figures(
         "auc": auc_columns(labels, scores),
         "pauc": auc_columns(labels, scores, max_fpr),
     }
-    if year == 2022:
+    if edition(year).has_domains:
         anomalous = labels == 1
         for key, in_domain in (("auc_source", ~target), ("auc_target", target)):
             chosen = in_domain | anomalous
@@ -240,7 +114,7 @@ def _group_figures(
 
 def _summaries(year: int, figures: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Machine-type figures from the (n_groups, n_scores) arrays of group figures."""
-    if year == 2020:
+    if OFFICIAL_FIGURE[year] == "average":
         auc, pauc = mean_defined(figures["auc"]), mean_defined(figures["pauc"])
         return {"auc": auc, "pauc": pauc, "average": (auc + pauc) / 2}
     columns = ("auc_source", "auc_target", "pauc")
@@ -267,7 +141,10 @@ def best_score(scores: Mapping[str, ScoreFigures]) -> str | None:
 def _common_value(clips: Sequence[Clip], attribute: str) -> Any:
     values = {getattr(clip, attribute) for clip in clips}
     if len(values) != 1:
-        raise ValueError(f"Clips of one evaluation must share one {attribute}; got {values}.")
+        raise DataError(
+            f"The clips of one evaluation must share one {attribute}; got {sorted(map(str, values))}.",
+            "Evaluate each machine type of each year on its own.",
+        )
     return values.pop()
 
 
@@ -281,11 +158,11 @@ def _require_labels(clips: Sequence[Clip], year: int) -> tuple[np.ndarray, np.nd
             "Eval test clips need the official ground truth: read it with read_ground_truth "
             "and apply it with with_ground_truth.",
         )
-    if year == 2022:
+    if edition(year).has_domains:
         no_domain = [clip for clip in clips if clip.domain not in ("source", "target")]
         if no_domain:
             raise DataError(
-                f"{len(no_domain)} DCASE 2022 test clips have no domain "
+                f"{len(no_domain)} DCASE {year} test clips have no domain "
                 f"(e.g. {no_domain[0].name} in {no_domain[0].path.parent}).",
                 "Apply the official ground truth (ground_truth_domain) with with_ground_truth.",
             )
@@ -309,13 +186,12 @@ def evaluate(
     names = tuple(names)
     matrix = sanitize_scores(scores)
     if matrix.shape != (len(clips), len(names)) or len(set(names)) != len(names):
-        raise ValueError(
+        raise DataError(
             f"Expected a ({len(clips)}, {len(names)}) score matrix with unique names; "
-            f"got {matrix.shape} for {len(set(names))} distinct names."
+            f"got {matrix.shape} for {len(set(names))} distinct names.",
+            "Give one score column per name, one row per clip.",
         )
-    year = int(_common_value(clips, "year"))
-    if year not in OFFICIAL_FIGURE:
-        raise ValueError(f"Unknown DCASE year {year}.")
+    year = edition(int(_common_value(clips, "year"))).year
     labels, target = _require_labels(clips, year)
     group_of = np.array([clip.group for clip in clips])
     groups = sorted(set(group_of.tolist()))
@@ -346,61 +222,3 @@ def evaluate(
         scores=results,
         best=best_score(results),
     )
-
-
-# ---------------------------------------------------------------- submission files
-
-
-def submission_file_name(year: int, machine: str, group: str, kind: str = "anomaly_score") -> str:
-    """Official file name; ``kind`` is "anomaly_score" or (2022) "decision_result"."""
-    if year == 2020:
-        return f"{kind}_{machine}_id_{group}.csv"
-    return f"{kind}_{machine}_section_{group}_test.csv"
-
-
-def _write_rows(path: Path, names: Sequence[str], values: Sequence[str]) -> Path:
-    write_text_atomic(
-        path, "".join(f"{name},{value}\n" for name, value in zip(names, values, strict=True))
-    )
-    return path
-
-
-def write_submission(
-    folder: Path | str,
-    year: int | str,
-    machine: str,
-    clips: Sequence[Clip],
-    scores: np.ndarray | Sequence[float],
-    decisions: np.ndarray | Sequence[int] | None = None,
-) -> list[Path]:
-    """Write the official per-group CSVs (rows ``file_name,value``, sorted by name, no header).
-
-    2020: ``anomaly_score_<mt>_id_<id>.csv``. 2022:
-    ``anomaly_score_<mt>_section_<ss>_test.csv`` and, when ``decisions`` (0/1)
-    are given, ``decision_result_<mt>_section_<ss>_test.csv``. The official
-    evaluators pair rows with the ground truth by sorted order, so the rows
-    are sorted by file name. Returns the paths written.
-    """
-    year = normalize_year(year)
-    machine = canonical_machine(year, machine)
-    values = sanitize_scores(scores)
-    if values.shape != (len(clips),):
-        raise ValueError(f"Expected {len(clips)} scores, got shape {values.shape}.")
-    flags = None
-    if decisions is not None:
-        if year == 2020:
-            raise ValueError("DCASE 2020 submissions have no decision files.")
-        flags = np.asarray(decisions)
-        if flags.shape != (len(clips),) or not np.isin(flags, (0, 1)).all():
-            raise ValueError(f"Expected {len(clips)} decisions of 0 or 1.")
-    folder = Path(folder)
-    written = []
-    for group in sorted({clip.group for clip in clips}):
-        rows = sorted((clip.name, i) for i, clip in enumerate(clips) if clip.group == group)
-        names = [name for name, _ in rows]
-        path = folder / submission_file_name(year, machine, group)
-        written.append(_write_rows(path, names, [repr(float(values[i])) for _, i in rows]))
-        if flags is not None:
-            path = folder / submission_file_name(year, machine, group, "decision_result")
-            written.append(_write_rows(path, names, [str(int(flags[i])) for _, i in rows]))
-    return written

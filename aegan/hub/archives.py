@@ -2,7 +2,7 @@
 the dataset tree, and what is already there.
 
 Each machine type's data comes in three zips (dev; additional train; eval
-test; SPEC section 1). An archive is checked so that no entry can land outside
+test; SPEC section 1; ``aegan/dcase/facts.yaml``). An archive is checked so that no entry can land outside
 the target folder, unpacked into a staging folder, and its audio moved to
 ``<root>/<subset>_data/<machine>/<split>/``. A marker file remembers a
 finished archive, so a second fetch needs no network.
@@ -21,33 +21,14 @@ from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 
 from aegan import paths
-from aegan.dcase.clips import (
-    canonical_machine,
-    find_machine_dir,
-    list_audio,
-    machine_dir,
-    normalize_year,
-    subsets_of,
-)
+from aegan.dcase.clips import find_machine_dir, list_audio, machine_dir, subsets_of
+from aegan.dcase.facts import edition
 from aegan.errors import DataError, UsageError
 from aegan.progress import Progress, no_progress
 
 DATASET_SPLITS = ("dev", "eval", "all")
 
 _MARKER_DIR = ".aegan"
-
-_ARCHIVES: dict[int, tuple[tuple[int, str, str, tuple[str, ...]], ...]] = {
-    2020: (
-        (3678171, "dev_data_{m}.zip", "dev", ("train", "test")),
-        (3727685, "eval_data_train_{m}.zip", "eval", ("train",)),
-        (3841772, "eval_data_test_{m}.zip", "eval", ("test",)),
-    ),
-    2022: (
-        (6355122, "dev_{m}.zip", "dev", ("train", "test")),
-        (6462969, "eval_data_{m}_train.zip", "eval", ("train",)),
-        (6586456, "eval_data_{m}_test.zip", "eval", ("test",)),
-    ),
-}
 
 
 @dataclass(frozen=True)
@@ -60,18 +41,19 @@ class Archive:
     splits: tuple[str, ...]
 
 
-def dcase_archives(year: int | str, machine: str, split: str) -> list[Archive]:
-    """The Zenodo zips holding one machine's data: ``split`` is dev, eval or all."""
-    year = normalize_year(year)
-    machine = canonical_machine(year, machine)
+def dcase_archives(year: int, machine: str, split: str) -> list[Archive]:
+    """The Zenodo zips holding one machine's data (``facts.yaml``): ``split`` is dev, eval or all.
+
+    ``year`` and ``machine`` are canonical (``MachineType``).
+    """
     if split not in DATASET_SPLITS:
         raise UsageError(
             f"Unknown data split {split!r}.", f"Use one of: {', '.join(DATASET_SPLITS)}."
         )
     return [
-        Archive(record, pattern.format(m=machine), subset, splits)
-        for record, pattern, subset, splits in _ARCHIVES[year]
-        if split in ("all", subset)
+        Archive(fact.record, fact.file.format(machine=machine), fact.subset, fact.splits)
+        for fact in edition(year).archives
+        if split in ("all", fact.subset)
     ]
 
 
@@ -146,9 +128,11 @@ def extract_archive(
             for index, member in enumerate(members, 1):
                 zip_file.extract(member, staging)
                 progress(f"Extracting {archive.name}", index, len(members))
+        sources = {
+            split: _split_folder(staging, split, machine, archive) for split in archive.splits
+        }
         counts = {}
-        for split in archive.splits:
-            source = _split_folder(staging, split, machine, archive)
+        for split, source in sources.items():
             target = machine_dir(root, archive.subset, machine) / split
             target.mkdir(parents=True, exist_ok=True)
             moved = list_audio(source)
@@ -177,11 +161,12 @@ def archive_complete(root: Path, archive: Archive, machine: str) -> bool:
     marker = _marker_path(root, archive)
     try:
         counts = json.loads(marker.read_text(encoding="utf-8"))["files"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return False
+        needed = {str(split): int(count) for split, count in counts.items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return False  # no marker, or a damaged one: extract again
     return all(
-        _audio_count(machine_dir(root, archive.subset, machine) / split) >= int(count)
-        for split, count in counts.items()
+        _audio_count(machine_dir(root, archive.subset, machine) / split) >= count
+        for split, count in needed.items()
     )
 
 

@@ -1,16 +1,15 @@
-"""One careful downloader for everything aegan fetches, and the lock file.
+"""One careful downloader for everything aegan fetches.
 
 ``download`` retries transient failures with backoff, resumes a broken
 transfer from its ``.part`` file with an HTTP Range request, verifies size and
 MD5 when the source publishes them, renames atomically and records the file's
-SHA-256 in the lock file, so that later use can tell a modified file from the
-one fetched. Each failure is a ``DownloadError`` naming the URL and what
-happened, with a hint saying how to get the file by hand.
+SHA-256 in the lock file (``aegan.hub.lockfile``), so that later use can tell a
+modified file from the one fetched. Each failure is a ``DownloadError`` naming
+the URL and what happened, with a hint saying how to get the file by hand.
 """
 
 from __future__ import annotations
 
-import hashlib
 import http.client
 import json
 import os
@@ -21,14 +20,14 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any, TypeVar
 
-from aegan import paths
-from aegan.config.schema import HubSettings
+from aegan.config.settings import HubSettings
 from aegan.errors import DownloadError
+from aegan.hub.lockfile import record_locked
+from aegan.paths import file_digests
 from aegan.progress import Progress, no_progress
 
 T = TypeVar("T")
@@ -36,19 +35,10 @@ T = TypeVar("T")
 DEFAULT_BACKOFF = 1.0
 """Seconds before the first retry; each further retry waits twice as long."""
 
-LOCK_NAME = "aegan.lock"
 USER_AGENT = f"aegan/{version('aegan')} (python-urllib)"
 
 _CHUNK = 1 << 16
 _RETRYABLE_HTTP = frozenset({408, 416, 425, 429})
-
-
-@dataclass(frozen=True)
-class LockEntry:
-    sha256: str
-    size: int
-    url: str
-    fetched_at: str
 
 
 @dataclass(frozen=True)
@@ -60,105 +50,6 @@ class DownloadPolicy:
     @classmethod
     def from_settings(cls, settings: HubSettings, backoff: float) -> DownloadPolicy:
         return cls(timeout=settings.timeout, retries=max(0, settings.retries), backoff=backoff)
-
-
-# ---------------------------------------------------------------- lock file
-
-
-def lock_path() -> Path:
-    return paths.cache_dir() / LOCK_NAME
-
-
-def _lock_key(path: Path) -> str:
-    """Paths inside the cache are stored relative to it, so the cache can move."""
-    resolved = Path(path).resolve()
-    try:
-        return resolved.relative_to(paths.cache_dir().resolve()).as_posix()
-    except ValueError:
-        return resolved.as_posix()
-
-
-def read_lock() -> dict[str, LockEntry]:
-    file = lock_path()
-    if not file.is_file():
-        return {}
-    try:
-        raw = json.loads(file.read_text(encoding="utf-8"))
-        return {key: LockEntry(**value) for key, value in raw.items()}
-    except (ValueError, TypeError, AttributeError) as exc:
-        raise DownloadError(
-            f"The lock file {file} is damaged ({exc}).",
-            f"Delete {file} and fetch the files again.",
-        ) from None
-
-
-def _write_lock(entries: dict[str, LockEntry]) -> None:
-    data = {key: vars(entry) for key, entry in sorted(entries.items())}
-    paths.write_text_atomic(lock_path(), json.dumps(data, indent=2) + "\n")
-
-
-def record_locked(path: Path, url: str, sha256: str | None = None) -> LockEntry:
-    """Remember a fetched file's SHA-256, size and origin."""
-    path = Path(path)
-    entry = LockEntry(
-        sha256=sha256 or file_digests(path)[1],
-        size=path.stat().st_size,
-        url=url,
-        fetched_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-    )
-    entries = read_lock()
-    entries[_lock_key(path)] = entry
-    _write_lock(entries)
-    return entry
-
-
-def forget_locked(path: Path) -> None:
-    entries = read_lock()
-    if entries.pop(_lock_key(path), None) is not None:
-        _write_lock(entries)
-
-
-def verify_locked(path: Path, hint: str | None = None) -> LockEntry | None:
-    """Check a fetched file against its lock entry before use.
-
-    Returns the entry, or None when the file was never recorded; raises a
-    DownloadError when it is missing or was modified since it was fetched.
-    ``hint`` says how to fetch it again.
-    """
-    path = Path(path)
-    entry = read_lock().get(_lock_key(path))
-    if entry is None:
-        return None
-    refetch = hint or f"Delete it and fetch it again with `aegan fetch` (it came from {entry.url})."
-    if not path.is_file():
-        raise DownloadError(f"{path} was fetched before but is missing now.", refetch)
-    size = path.stat().st_size
-    if size != entry.size or file_digests(path)[1] != entry.sha256:
-        raise DownloadError(
-            f"{path} was modified since it was fetched on {entry.fetched_at} "
-            "(its SHA-256 no longer matches the lock file).",
-            refetch,
-        )
-    return entry
-
-
-def already_fetched(path: Path, expected_size: int | None = None) -> bool:
-    """True when a locked file is present, intact and of the expected size."""
-    try:
-        entry = verify_locked(path)
-    except DownloadError:
-        return False
-    return entry is not None and (expected_size is None or entry.size == expected_size)
-
-
-def file_digests(path: Path) -> tuple[str, str]:
-    """(md5, sha256) of a file, read once."""
-    md5, sha = hashlib.md5(usedforsecurity=False), hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(1 << 20):
-            md5.update(chunk)
-            sha.update(chunk)
-    return md5.hexdigest(), sha.hexdigest()
 
 
 # ---------------------------------------------------------------- HTTP with retries

@@ -1,5 +1,6 @@
-"""What ``aegan fetch`` does, as library calls: a published model from its
-checkpoint to a calibrated bundle, and an overview of what is available.
+"""What ``aegan fetch`` does, as library calls: which models and machine types the
+names on its command line mean, a published model from its checkpoint to a
+calibrated bundle, and an overview of what is available.
 
 A published checkpoint holds only the networks; the scaling statistics,
 training embeddings and thresholds come from the machine's training data. So
@@ -15,9 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from aegan.config.schema import Config, HubSettings
-from aegan.dcase.clips import MACHINES
-from aegan.errors import AeganError, DownloadError
+from aegan.config.schema import Config
+from aegan.config.settings import HubSettings
+from aegan.dcase.facts import MACHINES, MachineType, parse_year
+from aegan.errors import AeganError, DownloadError, UsageError
 from aegan.hub.archives import Archive, archive_complete, dcase_archives, missing_training_folders
 from aegan.hub.seafile import (
     FetchedCheckpoint,
@@ -28,12 +30,14 @@ from aegan.hub.seafile import (
     list_share,
 )
 from aegan.hub.zenodo import ZenodoFile, zenodo_files
+from aegan.model.bundle import describe_bundle
 from aegan.model.registry import (
     PUBLISHED,
     PublishedModel,
     bundle_path,
-    describe_bundle,
     model_entries,
+    published,
+    require_published,
 )
 from aegan.progress import Progress, no_progress
 
@@ -44,6 +48,44 @@ T = TypeVar("T")
 
 LISTING_TIMEOUT = 10.0
 """Seconds an overview waits for a server: it only asks for sizes."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """One name given to fetch: a published model, or (with --data) a machine type."""
+
+    year: int
+    machine: str
+    model: PublishedModel | None
+
+
+DEFAULT_DATA_YEAR = 2022
+"""The year of a machine type named for its data without a year."""
+
+
+def parse_targets(names: Sequence[str], year: int | str | None, data: bool) -> list[Target]:
+    """What the names on ``aegan fetch``'s command line mean.
+
+    A name is a published model (``fan22``, any letter case); with ``data`` it
+    may also be a machine type of ``year`` (default 2022). A ``year`` that
+    contradicts a named model is a usage error.
+    """
+    given = parse_year(year) if year else None
+    targets = []
+    for name in names:
+        model = published(name)
+        if model is None and data:
+            kind = MachineType.parse(given or DEFAULT_DATA_YEAR, name)
+            targets.append(Target(kind.year, kind.name, None))
+            continue
+        model = model or require_published(name)
+        if given is not None and given != model.year:
+            raise UsageError(
+                f"{model.name} is a DCASE {model.year} model, but --year says {given}.",
+                f"Drop --year, or name the DCASE {given} model.",
+            )
+        targets.append(Target(model.year, model.machine, model))
+    return targets
 
 
 @dataclass(frozen=True)
@@ -79,7 +121,8 @@ def fetch_model(
     A model already calibrated is left alone unless ``force``, ``source_file``
     or ``remote_path`` asks for another checkpoint.
     """
-    from aegan.model.checkpoints import import_checkpoint, networks_from_checkpoint  # loads torch
+    from aegan.model.calibration import import_checkpoint  # loads torch
+    from aegan.model.checkpoints import networks_from_checkpoint
 
     bundle = bundle_path(model.name)
     redo = force or source_file is not None or remote_path is not None

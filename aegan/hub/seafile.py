@@ -19,17 +19,11 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from aegan import paths
-from aegan.config.schema import HubSettings
-from aegan.dcase.clips import canonical_machine, normalize_year
+from aegan.config.settings import HubSettings
+from aegan.dcase.facts import YEARS, short_year
 from aegan.errors import DataError, DownloadError, UsageError
-from aegan.hub.download import (
-    DEFAULT_BACKOFF,
-    DownloadPolicy,
-    download,
-    get_json,
-    record_locked,
-    verify_locked,
-)
+from aegan.hub.download import DEFAULT_BACKOFF, DownloadPolicy, download, get_json
+from aegan.hub.lockfile import record_locked, verify_locked
 from aegan.model.registry import PublishedModel, checkpoint_path
 from aegan.progress import Progress
 
@@ -131,8 +125,8 @@ def list_share(
 
 def _years_in(text: str) -> set[int]:
     """Years a path component mentions: '20', '2020', 'dcase20', 'DCASE2022_task2', ..."""
-    runs = re.findall(r"\d+", text)
-    return {2000 + int(r[-2:]) for r in runs if r in ("20", "22", "2020", "2022")}
+    spellings = {spelling: year for year in YEARS for spelling in (short_year(year), str(year))}
+    return {spellings[run] for run in re.findall(r"\d+", text) if run in spellings}
 
 
 def _years_of(path: str) -> set[int]:
@@ -167,16 +161,15 @@ def _listing(files: Sequence[RemoteFile], limit: int = 40) -> str:
 
 
 def find_checkpoint(
-    files: Sequence[RemoteFile], year: int | str, machine: str, remote_path: str | None = None
+    files: Sequence[RemoteFile], year: int, machine: str, remote_path: str | None = None
 ) -> RemoteFile:
     """The share's checkpoint for one year and machine type.
 
     The share's file names are not documented, so a file matches when a folder
     (or else the file name) names the year and the file name (or its folder)
-    names the machine type. ``remote_path`` picks a file explicitly.
+    names the machine type. ``remote_path`` picks a file explicitly. ``year``
+    and ``machine`` are canonical (``MachineType``).
     """
-    year = normalize_year(year)
-    machine = canonical_machine(year, machine)
     if remote_path is not None:
         return _by_remote_path(files, remote_path)
     candidates = [

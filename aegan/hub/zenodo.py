@@ -13,14 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aegan.config.schema import HubSettings
-from aegan.dcase.clips import canonical_machine, machine_dir, normalize_year
-from aegan.dcase.ground_truth import (
-    EVAL_LIST_2020,
-    TRUTH_KINDS_2022,
-    ground_truth_folder,
-    ground_truth_sources,
-)
+from aegan.config.settings import HubSettings
+from aegan.dcase.clips import machine_dir
+from aegan.dcase.facts import edition
+from aegan.dcase.ground_truth import ground_truth_files, ground_truth_folder
 from aegan.errors import DataError, DownloadError
 from aegan.hub.archives import (
     Archive,
@@ -29,18 +25,9 @@ from aegan.hub.archives import (
     extract_archive,
     write_marker,
 )
-from aegan.hub.download import (
-    DEFAULT_BACKOFF,
-    DownloadPolicy,
-    already_fetched,
-    download,
-    forget_locked,
-    get_json,
-)
+from aegan.hub.download import DEFAULT_BACKOFF, DownloadPolicy, download, get_json
+from aegan.hub.lockfile import already_fetched, forget_locked
 from aegan.progress import Progress
-
-GROUND_TRUTH_2020_RECORD = 3951620
-EVALUATOR_2022 = "https://github.com/Kota-Dohi/dcase2022_evaluator"
 
 
 @dataclass(frozen=True)
@@ -181,7 +168,7 @@ def _fetch_archive(
 
 
 def fetch_dataset(
-    year: int | str,
+    year: int,
     machine: str,
     split: str,
     root: Path | str,
@@ -195,10 +182,9 @@ def fetch_dataset(
 
     Archives already extracted by an earlier fetch are skipped without any
     network access. The ground truth is fetched when reachable; failing that
-    is reported in the summary, not raised.
+    is reported in the summary, not raised. ``year`` and ``machine`` are
+    canonical (``MachineType``).
     """
-    year = normalize_year(year)
-    machine = canonical_machine(year, machine)
     root = Path(root).expanduser()
     summary = FetchSummary(root=root)
     listings: dict[int, list[ZenodoFile]] = {}
@@ -229,26 +215,44 @@ def fetch_dataset(
 # ---------------------------------------------------------------- eval ground truth
 
 
-def _ground_truth_hint(year: int, settings: HubSettings, folder: Path) -> str:
-    if year == 2020:
-        source = f"{EVAL_LIST_2020} from {record_page(settings, GROUND_TRUTH_2020_RECORD)}"
+def ground_truth_sources(year: int, machine: str, settings: HubSettings) -> dict[str, str]:
+    """Relative path under a ground-truth folder -> download URL, for one machine type.
+
+    The files and where they are published are ``facts.yaml``'s; the hosts are
+    the hub settings' (``zenodo_url``, ``github_raw_url``), so a mirror serves them.
+    """
+    truth = edition(year).ground_truth
+    if truth.zenodo_record is not None:
+        base = f"{record_page(settings, truth.zenodo_record)}/files"
     else:
-        source = f"the folders {' and '.join(TRUTH_KINDS_2022)} of {EVALUATOR_2022}"
+        base = f"{settings.github_raw_url.rstrip('/')}/{truth.github_repo}/{truth.github_ref}"
+    return {relative: f"{base}/{relative}" for relative in ground_truth_files(year, machine)}
+
+
+def _ground_truth_hint(year: int, settings: HubSettings, folder: Path) -> str:
+    truth = edition(year).ground_truth
+    if truth.zenodo_record is not None:
+        files = " and ".join(truth.files.values())
+        source = f"{files} from {record_page(settings, truth.zenodo_record)}"
+    else:
+        folders = dict.fromkeys(Path(pattern).parent.as_posix() for pattern in truth.files.values())
+        page = f"{settings.github_url.rstrip('/')}/{truth.github_repo}"
+        source = f"the folders {' and '.join(folders)} of {page}"
     return f"Download {source} by hand into {folder}."
 
 
-def _ground_truth_2020(
-    relative: str, settings: HubSettings, backoff: float, hint: str
+def _from_zenodo(
+    record: int, relative: str, settings: HubSettings, backoff: float, hint: str
 ) -> ZenodoFile:
-    """The 2020 list comes from its Zenodo record, which also gives its size and MD5."""
-    for remote in zenodo_files(GROUND_TRUTH_2020_RECORD, settings, backoff=backoff):
+    """A file of a Zenodo record, with the size and MD5 the record gives."""
+    for remote in zenodo_files(record, settings, backoff=backoff):
         if remote.key == relative:
             return remote
-    raise DownloadError(f"The Zenodo record {GROUND_TRUTH_2020_RECORD} has no {relative}.", hint)
+    raise DownloadError(f"The Zenodo record {record} has no {relative}.", hint)
 
 
 def fetch_ground_truth(
-    year: int | str,
+    year: int,
     machine: str,
     root: Path | str,
     settings: HubSettings,
@@ -256,23 +260,25 @@ def fetch_ground_truth(
     *,
     backoff: float = DEFAULT_BACKOFF,
 ) -> FetchSummary:
-    """The eval-set labels of one machine, into ``root/ground_truth/`` (evaluator layout)."""
-    year = normalize_year(year)
-    machine = canonical_machine(year, machine)
+    """The eval-set labels of one machine, into ``root/ground_truth/`` (evaluator layout).
+
+    ``year`` and ``machine`` are canonical (``MachineType``).
+    """
     root = Path(root).expanduser()
     folder = ground_truth_folder(root)
     hint = _ground_truth_hint(year, settings, folder)
     policy = DownloadPolicy.from_settings(settings, backoff)
     summary = FetchSummary(root=root, folders=[folder])
-    for relative, url in ground_truth_sources(year, machine).items():
+    record = edition(year).ground_truth.zenodo_record
+    for relative, url in ground_truth_sources(year, machine, settings).items():
         dest = folder / relative
         summary.ground_truth.append(dest)
         if already_fetched(dest):
             summary.skipped.append(relative)
             continue
         size, md5 = None, None
-        if year == 2020:
-            remote = _ground_truth_2020(relative, settings, backoff, hint)
+        if record is not None:
+            remote = _from_zenodo(record, relative, settings, backoff, hint)
             url, size, md5 = remote.url, remote.size or None, remote.md5
         download(
             url, dest, policy=policy, hint=hint, expected_size=size, md5=md5, progress=progress

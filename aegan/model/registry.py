@@ -8,49 +8,21 @@ once its checkpoint is fetched and calibrated (``aegan fetch``).
 
 from __future__ import annotations
 
-import difflib
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from safetensors import SafetensorError, safe_open
-
 from aegan import paths
-from aegan.dcase.clips import MACHINES
-from aegan.errors import ModelError, UsageError
+from aegan.config.recipes import PublishedModel, published_models
+from aegan.dcase.facts import MACHINES, short_year
+from aegan.errors import ModelError, UsageError, did_you_mean
+from aegan.model.bundle import LocalModel, describe_bundle
 
 BUNDLE_SUFFIX = ".safetensors"
 CHECKPOINT_SUFFIX = ".pth"
 
 
-@dataclass(frozen=True)
-class PublishedModel:
-    """A published checkpoint and the dev-set figure the paper reports for it (SPEC section 7)."""
-
-    name: str
-    year: int
-    machine: str
-    score: str
-    figure: float  # "average" (2020) or "hmean" (2022), in percent
-
-    @property
-    def figure_name(self) -> str:
-        return "average" if self.year == 2020 else "hmean"
-
-
-PUBLISHED: tuple[PublishedModel, ...] = (
-    PublishedModel("fan20", 2020, "fan", "D_lof", 77.01),
-    PublishedModel("pump20", 2020, "pump", "D_lof", 81.26),
-    PublishedModel("slider20", 2020, "slider", "G_x_2_sum", 86.50),
-    PublishedModel("ToyCar20", 2020, "ToyCar", "D_knn", 86.62),
-    PublishedModel("ToyConveyor20", 2020, "ToyConveyor", "G_z_2_min", 73.27),
-    PublishedModel("valve20", 2020, "valve", "G_z_cos_sum", 77.60),
-    PublishedModel("bearing22", 2022, "bearing", "G_z_1_sum", 76.03),
-    PublishedModel("fan22", 2022, "fan", "G_z_cos_min", 65.83),
-    PublishedModel("gearbox22", 2022, "gearbox", "G_z_cos_min", 75.27),
-    PublishedModel("slider22", 2022, "slider", "D_lof", 74.06),
-    PublishedModel("ToyCar22", 2022, "ToyCar", "G_z_1_sum", 78.46),
-)
+PUBLISHED: tuple[PublishedModel, ...] = published_models()
+"""The published models (``aegan/config/recipes.yaml``)."""
 
 
 def published(name: str) -> PublishedModel | None:
@@ -100,42 +72,6 @@ def local_names() -> list[str]:
     return sorted(p.name.removesuffix(BUNDLE_SUFFIX) for p in folder.glob(f"*{BUNDLE_SUFFIX}"))
 
 
-@dataclass(frozen=True)
-class LocalModel:
-    """A bundle in the models folder, described from its metadata alone (no tensors read)."""
-
-    name: str
-    path: Path
-    year: int
-    machine: str
-    score: str
-    source: str
-    size: int
-    modified: float
-
-
-def describe_bundle(path: Path) -> LocalModel | None:
-    """A bundle's name, year, machine, score and source; None if it is not a readable bundle."""
-    try:
-        with safe_open(str(path), framework="pt") as fh:
-            metadata = fh.metadata() or {}
-        cfg = json.loads(metadata["config"])
-        provenance = json.loads(metadata.get("provenance", "{}"))
-        stat = path.stat()
-    except (SafetensorError, OSError, ValueError, KeyError):
-        return None
-    return LocalModel(
-        name=path.name.removesuffix(BUNDLE_SUFFIX),
-        path=path,
-        year=int(cfg["year"]),
-        machine=str(cfg["machine"]),
-        score=str(cfg["detect"]["score"]),
-        source=str(provenance.get("source", "unknown")),
-        size=stat.st_size,
-        modified=stat.st_mtime,
-    )
-
-
 def local_models() -> list[LocalModel]:
     found = (describe_bundle(bundle_path(name)) for name in local_names())
     return [model for model in found if model is not None]
@@ -147,7 +83,7 @@ def default_model(year: int, machine: str) -> str:
     if mine:
         return max(mine, key=lambda m: m.modified).name
     known = published_for(year, machine)
-    hint = f"`aegan train {machine} --year {str(year)[2:]}`"
+    hint = f"`aegan train {machine} --year {short_year(year)}`"
     if known:
         hint += f" or `aegan fetch {known.name}`"
     raise ModelError(f"No model of {machine} (DCASE {year}) is available.", f"Get one with {hint}.")
@@ -183,11 +119,9 @@ def resolve_bundle(model: str | Path) -> tuple[Path, str]:
 
 
 def _did_you_mean(name: str, candidates: list[str]) -> str:
-    lookup = {c.lower(): c for c in candidates}
-    close = difflib.get_close_matches(name.lower(), list(lookup), n=3, cutoff=0.5)
-    if close:
-        return f"Did you mean {', '.join(lookup[c] for c in close)}?"
-    return "See `aegan models` for the available models."
+    return did_you_mean(
+        name, candidates, otherwise="See `aegan models` for the available models.", cutoff=0.5
+    )
 
 
 # ---------------------------------------------------------------- the overview

@@ -19,8 +19,9 @@ from fake_servers import SHARE_TOKEN, FakeHub
 from aegan import paths
 from aegan.cli import app
 from aegan.config import schema as config
+from aegan.config.settings import save_setting
 from aegan.model import registry
-from aegan.model.checkpoints import import_checkpoint
+from aegan.model.calibration import import_checkpoint
 from aegan.model.detector import Detector
 from aegan.model.nets import Discriminator, Generator
 from aegan.synth.dataset import SynthSpec, write_dataset
@@ -70,10 +71,11 @@ def use_hub(url: str, token: str = SHARE_TOKEN) -> None:
         "hub.seafile_url": url,
         "hub.seafile_token": token,
         "hub.zenodo_url": url,
+        "hub.github_raw_url": url,
         "hub.retries": "0",
         "hub.timeout": "2",
     }.items():
-        config.save_setting(key, value)
+        save_setting(key, value)
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@ import yaml
 
 from aegan import paths
 from aegan.config import schema as config
+from aegan.config import settings as user_settings
 from aegan.errors import ConfigError
 
 
@@ -88,13 +89,27 @@ def test_saved_config_round_trips():
 
 def test_user_settings_live_under_aegan_home(aegan_home):
     assert paths.user_config_file().is_relative_to(aegan_home)
-    assert config.load_settings().data.root22 is None
-    config.save_setting("data.root22", "/data/dcase22")
-    config.save_setting("hub.retries", "5")
-    settings = config.load_settings()
+    assert user_settings.load_settings().data.root22 is None
+    user_settings.save_setting("data.root22", "/data/dcase22")
+    user_settings.save_setting("hub.retries", "5")
+    settings = user_settings.load_settings()
     assert settings.data.root22 == "/data/dcase22" and settings.hub.retries == 5
-    assert str(settings.data_root(2022)) == "/data/dcase22"
+    assert str(user_settings.data_root(2022, settings=settings)) == "/data/dcase22"
     with pytest.raises(ConfigError, match="hub.retries"):
-        config.save_setting("hub.retries", "many")
+        user_settings.save_setting("hub.retries", "many")
     with pytest.raises(ConfigError, match="Unknown config key 'data.root21'"):
-        config.save_setting("data.root21", "/x")
+        user_settings.save_setting("data.root21", "/x")
+
+
+def test_every_machine_type_has_a_valid_config_and_published_models_follow_their_recipes():
+    from aegan.dcase.facts import MACHINES
+    from aegan.model.registry import PUBLISHED
+
+    for year, machines in MACHINES.items():
+        for machine in machines:
+            assert config.load_config(year, machine.upper()).machine == machine
+    for model in PUBLISHED:
+        cfg = config.load_config(model.year, model.machine)
+        assert cfg.detect.score == model.score
+        assert model.figure_name == {2020: "average", 2022: "hmean"}[model.year]
+    assert [m.name for m in PUBLISHED][:2] == ["fan20", "pump20"] and len(PUBLISHED) == 11

@@ -5,6 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from aegan.dcase import clips as dcase
+from aegan.dcase.facts import MachineType, attribute_keys, parse_year
 from aegan.errors import DataError, UsageError
 from tests.conftest import write_tone
 
@@ -71,9 +72,9 @@ def test_unparseable_names_name_the_file(name, year, split):
         dcase.parse_clip_name(Path(name), year, "fan", "dev", split)
 
 
-ATTR_KEYS = st.sampled_from(sorted(dcase.KNOWN_ATTRIBUTE_KEYS))
+ATTR_KEYS = st.sampled_from(sorted(attribute_keys()))
 ATTR_VALUES = st.from_regex(r"[A-Za-z0-9.\-]{1,4}(_[0-9]{2})?", fullmatch=True).filter(
-    lambda v: v.split("_")[0] not in dcase.KNOWN_ATTRIBUTE_KEYS
+    lambda v: v.split("_")[0] not in attribute_keys()
 )
 
 
@@ -110,13 +111,17 @@ def test_2020_names_round_trip(machine_id, index, label):
 
 
 def test_machine_names_match_case_insensitively_and_wrong_ones_list_valid():
-    assert dcase.canonical_machine(22, "toycar") == "ToyCar"
-    assert dcase.canonical_machine("2020", "TOYCONVEYOR") == "ToyConveyor"
+    assert MachineType.parse(22, "toycar") == MachineType(2022, "ToyCar")
+    assert MachineType.parse("2020", "TOYCONVEYOR").name == "ToyConveyor"
+    assert MachineType.parse(" 22 ", "fan").short_year == "22"
     with pytest.raises(UsageError) as err:
-        dcase.canonical_machine(22, "pump")
+        MachineType.parse(22, "pump")
     assert "bearing, fan, gearbox" in str(err.value)
+    with pytest.raises(UsageError, match="Did you mean ToyCar"):
+        MachineType.parse(22, "toycat")
     with pytest.raises(UsageError, match="20 or --year 22"):
-        dcase.normalize_year(21)
+        parse_year(21)
+    assert parse_year(2022) == parse_year("22") == 2022
 
 
 def test_discovers_training_sets_per_train_set(tmp_path):
@@ -127,10 +132,10 @@ def test_discovers_training_sets_per_train_set(tmp_path):
                 / f"{subset}_data/fan/train/section_{section}_source_train_normal_{i:04d}.wav",
                 seconds=0.1,
             )
-    assert [c.group for c in dcase.training_clips(tmp_path, 22, "fan", "dev")] == ["00", "00"]
-    assert len(dcase.training_clips(tmp_path, 22, "FAN", "deval")) == 4
+    assert [c.group for c in dcase.training_clips(tmp_path, 2022, "fan", "dev")] == ["00", "00"]
+    assert len(dcase.training_clips(tmp_path, 2022, "fan", "deval")) == 4
     with pytest.raises(DataError, match="No eval training data"):
-        dcase.training_clips(tmp_path, 22, "gearbox", "eval")
+        dcase.training_clips(tmp_path, 2022, "gearbox", "eval")
 
 
 def test_missing_root_and_empty_folder_are_clear_errors(tmp_path):
@@ -141,4 +146,4 @@ def test_missing_root_and_empty_folder_are_clear_errors(tmp_path):
     (tmp_path / "dev_data/fan/train").mkdir(parents=True)
     (tmp_path / "dev_data/fan/train/readme.txt").write_text("no audio here")
     with pytest.raises(DataError, match="No .wav files"):
-        dcase.discover(tmp_path, 22, "fan", "dev", "train")
+        dcase.discover(tmp_path, 2022, "fan", "dev", "train")

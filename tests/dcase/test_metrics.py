@@ -14,15 +14,14 @@ from hypothesis import strategies as st
 from scipy.stats import hmean
 from sklearn.metrics import roc_auc_score
 
+from aegan.config.settings import HubSettings
 from aegan.dcase.clips import Clip
+from aegan.dcase.evaluation import Evaluation
 from aegan.dcase.ground_truth import read_ground_truth, with_ground_truth
-from aegan.dcase.metrics import (
-    FLOAT32_MAX,
-    Evaluation,
-    evaluate,
-    write_submission,
-)
-from aegan.errors import DataError
+from aegan.dcase.metrics import FLOAT32_MAX, evaluate
+from aegan.dcase.submission import write_submission
+from aegan.errors import DataError, UsageError
+from aegan.hub.zenodo import ground_truth_sources
 from aegan.score_names import SCORE_NAMES
 
 EPS = sys.float_info.epsilon
@@ -237,7 +236,7 @@ def test_unlabelled_clips_are_a_data_error():
 
 def test_a_score_matrix_of_the_wrong_shape_is_refused():
     clips = [make_clip(2020, "00", i, lab) for i, lab in enumerate([0, 1])]
-    with pytest.raises(ValueError, match="score matrix"):
+    with pytest.raises(DataError, match="score matrix"):
         evaluate(clips, np.zeros((2, 3)), names=["D_lof", "D_knn"])
 
 
@@ -307,7 +306,7 @@ def test_2022_submission_files_are_sorted_headerless_and_paired_with_decisions(t
     clips = [
         make_clip(2022, s, i, None, subset="eval") for s, i in [("04", 7), ("03", 2), ("03", 0)]
     ]
-    written = write_submission(tmp_path, 22, "toycar", clips, [1.5, np.nan, 0.25], [1, 0, 1])
+    written = write_submission(tmp_path, 2022, "ToyCar", clips, [1.5, np.nan, 0.25], [1, 0, 1])
     assert [p.name for p in written] == [
         "anomaly_score_ToyCar_section_03_test.csv",
         "decision_result_ToyCar_section_03_test.csv",
@@ -335,7 +334,7 @@ def test_2020_submission_has_one_score_file_per_machine_id(tmp_path):
     rows = read_rows(written[1])
     assert [r[0] for r in rows] == ["id_05_00000000.wav", "id_05_00000001.wav"]
     assert [float(r[1]) for r in rows] == [1e-7, 0.5]
-    with pytest.raises(ValueError, match="no decision files"):
+    with pytest.raises(UsageError, match="no decision files"):
         write_submission(tmp_path, 2020, "fan", clips, [0.0] * 3, [0, 1, 0])
 
 
@@ -373,11 +372,14 @@ def test_2022_ground_truth_fills_labels_and_domains_and_matches_the_evaluator(tm
 def test_2022_ground_truth_missing_file_names_the_file_and_folder(tmp_path):
     write_official_2022_truth(tmp_path, "fan", {"03": [("section_03_0000.wav", 0, 0)]})
     (tmp_path / "ground_truth_domain" / "ground_truth_fan_section_04_test.csv").unlink()
+    sources = ground_truth_sources(2022, "fan", HubSettings())
     with pytest.raises(DataError) as error:
-        read_ground_truth(tmp_path, 22, "fan")
+        read_ground_truth(tmp_path, 2022, "fan", sources)
     assert "ground_truth_domain/ground_truth_fan_section_04_test.csv" in str(error.value)
     assert str(tmp_path) in str(error.value)
     assert "raw.githubusercontent.com/Kota-Dohi/dcase2022_evaluator/main/" in str(error.value)
+    with pytest.raises(DataError, match="aegan fetch --data fan --year 22 --split eval"):
+        read_ground_truth(tmp_path, 2022, "fan")
 
 
 def test_2022_ground_truth_with_a_bad_label_is_a_data_error(tmp_path):
@@ -409,13 +411,13 @@ def test_2020_ground_truth_reads_only_the_requested_machine_block(tmp_path):
         "ToyCar\n"
         "id_01_00000000.wav,anomaly_id_01_00000003.wav,1\n"
     )
-    assert read_ground_truth(tmp_path, 20, "fan") == {
+    assert read_ground_truth(tmp_path, 2020, "fan") == {
         "id_01_00000000.wav": (0, None),
         "id_01_00000001.wav": (1, None),
     }
-    assert read_ground_truth(tmp_path, 20, "toycar") == {"id_01_00000000.wav": (1, None)}
+    assert read_ground_truth(tmp_path, 2020, "ToyCar") == {"id_01_00000000.wav": (1, None)}
     with pytest.raises(DataError, match="no ground truth for pump"):
-        read_ground_truth(tmp_path, 20, "pump")
+        read_ground_truth(tmp_path, 2020, "pump")
 
 
 def test_clips_without_a_ground_truth_entry_are_named(tmp_path):

@@ -12,6 +12,7 @@ from fake_servers import FakeHub
 
 from aegan.errors import DownloadError
 from aegan.hub import download as dl
+from aegan.hub import lockfile
 
 pytest_plugins = ["fake_servers"]  # the fake_hub and closed_port_url fixtures
 
@@ -42,7 +43,7 @@ def test_download_verifies_renames_and_records_the_file(served: str, tmp_path: P
     )
     assert dest.read_bytes() == PAYLOAD
     assert not dl.part_path(dest).exists()
-    entry = dl.verify_locked(dest)
+    entry = lockfile.verify_locked(dest)
     assert entry is not None and entry.url == served
     assert entry.sha256 == hashlib.sha256(PAYLOAD).hexdigest() and entry.size == len(PAYLOAD)
     assert seen[-1] == ("Downloading m.pth", len(PAYLOAD), len(PAYLOAD))
@@ -52,9 +53,9 @@ def test_lock_keys_inside_the_cache_are_relative_so_the_cache_can_move(
     served: str, aegan_home: Path
 ) -> None:
     dest = fetch(served, aegan_home / "cache" / "checkpoints" / "m.pth")
-    assert list(json.loads(dl.lock_path().read_text())) == ["checkpoints/m.pth"]
-    assert dl.already_fetched(dest, len(PAYLOAD))
-    assert not dl.already_fetched(dest, len(PAYLOAD) + 1)
+    assert list(json.loads(lockfile.lock_path().read_text())) == ["checkpoints/m.pth"]
+    assert lockfile.already_fetched(dest, len(PAYLOAD))
+    assert not lockfile.already_fetched(dest, len(PAYLOAD) + 1)
 
 
 def test_a_modified_file_is_caught_with_a_way_to_fetch_it_again(
@@ -63,11 +64,11 @@ def test_a_modified_file_is_caught_with_a_way_to_fetch_it_again(
     dest = fetch(served, tmp_path / "m.pth")
     dest.write_bytes(b"tampered" + PAYLOAD[8:])
     with pytest.raises(DownloadError, match="modified since it was fetched") as caught:
-        dl.verify_locked(dest)
+        lockfile.verify_locked(dest)
     assert served in caught.value.hint
-    assert not dl.already_fetched(dest)
+    assert not lockfile.already_fetched(dest)
     with pytest.raises(DownloadError, match="use --force"):
-        dl.verify_locked(dest, hint="use --force")
+        lockfile.verify_locked(dest, hint="use --force")
 
 
 def test_resume_after_a_cut_connection_uses_range_and_is_byte_exact(

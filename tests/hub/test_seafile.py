@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from fake_servers import SHARE_TOKEN, FakeHub
 
-from aegan.config.schema import HubSettings
+from aegan.config.settings import HubSettings
 from aegan.errors import DataError, DownloadError, UsageError
-from aegan.hub import download
+from aegan.hub import lockfile
 from aegan.hub import seafile as hub
 from aegan.model import registry
 
@@ -63,20 +63,20 @@ def test_find_checkpoint_by_year_folder_and_machine_in_any_case() -> None:
         remote("/2022/ToyCar.pth.tar"),
         remote("/dcase20/notes.txt"),
     ]
-    assert hub.find_checkpoint(files, 20, "FAN").path == "/DCASE2020/fan_best.pth"
+    assert hub.find_checkpoint(files, 2020, "fan").path == "/DCASE2020/fan_best.pth"
     assert hub.find_checkpoint(files, 2022, "fan").path == "/dcase22/fan.pt"
-    assert hub.find_checkpoint(files, "22", "toycar").path == "/2022/ToyCar.pth.tar"
+    assert hub.find_checkpoint(files, 2022, "ToyCar").path == "/2022/ToyCar.pth.tar"
 
 
 def test_find_checkpoint_does_not_confuse_similar_names() -> None:
     files = [remote("/dcase20/ToyConveyor.pth"), remote("/dcase20/ToyCar.pth")]
-    assert hub.find_checkpoint(files, 20, "ToyCar").path == "/dcase20/ToyCar.pth"
+    assert hub.find_checkpoint(files, 2020, "ToyCar").path == "/dcase20/ToyCar.pth"
 
 
 def test_ambiguous_checkpoint_lists_candidates_and_suggests_remote_path() -> None:
     files = [remote("/dcase22/fan.pth"), remote("/dcase22/fan_epoch50.pth")]
     with pytest.raises(UsageError) as caught:
-        hub.find_checkpoint(files, 22, "fan")
+        hub.find_checkpoint(files, 2022, "fan")
     assert "/dcase22/fan.pth" in caught.value.message
     assert "/dcase22/fan_epoch50.pth" in caught.value.message
     assert "--remote-path" in caught.value.hint
@@ -85,18 +85,18 @@ def test_ambiguous_checkpoint_lists_candidates_and_suggests_remote_path() -> Non
 def test_missing_checkpoint_lists_what_the_share_holds() -> None:
     files = [remote("/dcase22/fan.pth"), remote("/dcase22/slider.pth")]
     with pytest.raises(DownloadError) as caught:
-        hub.find_checkpoint(files, 20, "fan")
+        hub.find_checkpoint(files, 2020, "fan")
     assert "fan (DCASE 2020)" in caught.value.message
     assert "/dcase22/fan.pth" in caught.value.hint and "/dcase22/slider.pth" in caught.value.hint
 
 
 def test_remote_path_picks_the_file_explicitly() -> None:
     files = [remote("/dcase22/fan.pth"), remote("/misc/model_a.pth"), remote("/misc/..")]
-    assert hub.find_checkpoint(files, 22, "fan", "misc/MODEL_A.pth").path == "/misc/model_a.pth"
+    assert hub.find_checkpoint(files, 2022, "fan", "misc/MODEL_A.pth").path == "/misc/model_a.pth"
     with pytest.raises(UsageError, match=r"no file /misc/nope\.pth"):
-        hub.find_checkpoint(files, 22, "fan", "/misc/nope.pth")
+        hub.find_checkpoint(files, 2022, "fan", "/misc/nope.pth")
     with pytest.raises(UsageError, match="not a checkpoint file"):
-        hub.find_checkpoint(files, 22, "fan", "/misc/..")
+        hub.find_checkpoint(files, 2022, "fan", "/misc/..")
 
 
 # ---------------------------------------------------------------- checkpoint download
@@ -112,7 +112,7 @@ def test_fetch_checkpoint_downloads_into_the_cache_and_locks_it(
     assert fetched.path == registry.checkpoint_path(FAN20)
     assert fetched.action == "downloaded"
     assert fetched.path.read_bytes() == CHECKPOINT
-    entry = json.loads(download.lock_path().read_text())["checkpoints/fan20.pth"]
+    entry = json.loads(lockfile.lock_path().read_text())["checkpoints/fan20.pth"]
     assert entry["sha256"] == hashlib.sha256(CHECKPOINT).hexdigest()
     assert entry["url"] == fetched.url
     assert fetched.url == f"{share.url}/d/{SHARE_TOKEN}/files/?p=/dcase20/fan.pth&dl=1"
@@ -139,7 +139,7 @@ def test_modified_checkpoint_is_an_error_until_fetched_again_with_force(
     assert "aegan fetch fan20 --force" in caught.value.hint
     forced = hub.fetch_checkpoint(FAN20, hub_settings, force=True, backoff=BACKOFF)
     assert forced.action == "downloaded" and path.read_bytes() == CHECKPOINT
-    assert download.verify_locked(path) is not None
+    assert lockfile.verify_locked(path) is not None
 
 
 def test_remote_path_picks_another_file_and_downloads_it_once(

@@ -11,10 +11,9 @@ from pathlib import Path
 import pytest
 from fake_servers import EVALUATOR_2022_PATH, FakeHub, ZenodoRecord, zip_bytes
 
-from aegan.config.schema import HubSettings
-from aegan.dcase import ground_truth
+from aegan.config.settings import HubSettings
 from aegan.errors import DataError, DownloadError, UsageError
-from aegan.hub import archives, download
+from aegan.hub import archives, download, lockfile
 from aegan.hub import zenodo as datasets
 
 pytest_plugins = ["fake_servers"]  # the fake_hub, hub_settings and closed_port_url fixtures
@@ -65,7 +64,7 @@ def test_md5_mismatch_is_refused_and_the_file_removed(
         md5_override={"dev_fan.zip": "0" * 32},
     )
     with pytest.raises(DownloadError) as caught:
-        datasets.fetch_dataset(22, "fan", "dev", tmp_path, hub_settings, backoff=BACKOFF)
+        datasets.fetch_dataset(2022, "fan", "dev", tmp_path, hub_settings, backoff=BACKOFF)
     assert "MD5" in caught.value.message and "removed" in caught.value.message
     assert (
         "dev_fan.zip" in caught.value.hint
@@ -75,18 +74,18 @@ def test_md5_mismatch_is_refused_and_the_file_removed(
 
 
 def test_dcase_archives_map_year_machine_and_split() -> None:
-    found = archives.dcase_archives(20, "toycar", "eval")
+    found = archives.dcase_archives(2020, "ToyCar", "eval")
     assert [(a.record, a.name, a.subset, a.splits) for a in found] == [
         (3727685, "eval_data_train_ToyCar.zip", "eval", ("train",)),
         (3841772, "eval_data_test_ToyCar.zip", "eval", ("test",)),
     ]
-    assert [a.name for a in archives.dcase_archives(22, "fan", "all")] == [
+    assert [a.name for a in archives.dcase_archives(2022, "fan", "all")] == [
         "dev_fan.zip",
         "eval_data_fan_train.zip",
         "eval_data_fan_test.zip",
     ]
     with pytest.raises(UsageError, match="dev, eval, all"):
-        archives.dcase_archives(22, "fan", "train")
+        archives.dcase_archives(2022, "fan", "train")
 
 
 # ---------------------------------------------------------------- data sets
@@ -104,7 +103,7 @@ def serve_2022_fan(fake_hub: FakeHub) -> None:
     fake_hub.zenodo[6586456] = ZenodoRecord(
         {"eval_data_fan_test.zip": make_zip(clips("dev_data/fan/test/", "test", 5))}
     )
-    for relative in ground_truth.ground_truth_sources(22, "fan"):
+    for relative in datasets.ground_truth_sources(2022, "fan", HubSettings()):
         fake_hub.raw[f"{EVALUATOR_2022_PATH}/{relative}"] = b"section_03_0000.wav,1\n"
 
 
@@ -117,7 +116,7 @@ def test_fetch_dataset_places_every_layout_into_the_dcase_tree(
 ) -> None:
     serve_2022_fan(fake_hub)
     root = tmp_path / "dcase2022"
-    summary = datasets.fetch_dataset(22, "fan", "all", root, hub_settings, backoff=BACKOFF)
+    summary = datasets.fetch_dataset(2022, "fan", "all", root, hub_settings, backoff=BACKOFF)
     assert len(wav_names(root / "dev_data/fan/train")) == 3
     assert len(wav_names(root / "dev_data/fan/test")) == 2
     assert len(wav_names(root / "eval_data/fan/train")) == 4
@@ -140,9 +139,9 @@ def test_second_dataset_fetch_does_nothing(
     fake_hub: FakeHub, hub_settings: HubSettings, tmp_path: Path
 ) -> None:
     serve_2022_fan(fake_hub)
-    datasets.fetch_dataset(22, "fan", "all", tmp_path, hub_settings, backoff=BACKOFF)
+    datasets.fetch_dataset(2022, "fan", "all", tmp_path, hub_settings, backoff=BACKOFF)
     before = len(fake_hub.requests)
-    again = datasets.fetch_dataset(22, "fan", "all", tmp_path, hub_settings, backoff=BACKOFF)
+    again = datasets.fetch_dataset(2022, "fan", "all", tmp_path, hub_settings, backoff=BACKOFF)
     assert again.downloaded == []
     assert again.skipped == ["dev_fan.zip", "eval_data_fan_train.zip", "eval_data_fan_test.zip"]
     assert len(fake_hub.requests) == before
@@ -152,8 +151,10 @@ def test_fetch_dataset_keeps_the_zip_when_asked(
     fake_hub: FakeHub, hub_settings: HubSettings, tmp_path: Path
 ) -> None:
     serve_2022_fan(fake_hub)
-    datasets.fetch_dataset(22, "fan", "dev", tmp_path, hub_settings, keep_zip=True, backoff=BACKOFF)
-    assert download.verify_locked(tmp_path / "dev_fan.zip") is not None
+    datasets.fetch_dataset(
+        2022, "fan", "dev", tmp_path, hub_settings, keep_zip=True, backoff=BACKOFF
+    )
+    assert lockfile.verify_locked(tmp_path / "dev_fan.zip") is not None
 
 
 def test_ground_truth_unreachable_does_not_fail_the_data(
@@ -161,12 +162,11 @@ def test_ground_truth_unreachable_does_not_fail_the_data(
     hub_settings: HubSettings,
     closed_port_url: str,
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     serve_2022_fan(fake_hub)
     hub_settings.retries = 0
-    monkeypatch.setattr(ground_truth, "RAW_URL_2022", closed_port_url)
-    summary = datasets.fetch_dataset(22, "fan", "eval", tmp_path, hub_settings, backoff=BACKOFF)
+    hub_settings.github_raw_url = closed_port_url
+    summary = datasets.fetch_dataset(2022, "fan", "eval", tmp_path, hub_settings, backoff=BACKOFF)
     assert len(wav_names(tmp_path / "eval_data/fan/test")) == 5
     assert "refused" in summary.ground_truth_error
     assert "github.com/Kota-Dohi/dcase2022_evaluator" in summary.ground_truth_error
@@ -176,7 +176,7 @@ def test_ground_truth_2020_comes_from_its_zenodo_record(
     fake_hub: FakeHub, hub_settings: HubSettings, tmp_path: Path
 ) -> None:
     fake_hub.zenodo[3951620] = ZenodoRecord({"eval_data_list.csv": b"fan\nid_01_00000000.wav,,0\n"})
-    summary = datasets.fetch_ground_truth(20, "fan", tmp_path, hub_settings, backoff=BACKOFF)
+    summary = datasets.fetch_ground_truth(2020, "fan", tmp_path, hub_settings, backoff=BACKOFF)
     assert summary.ground_truth == [tmp_path / "ground_truth" / "eval_data_list.csv"]
     assert summary.ground_truth[0].read_bytes().startswith(b"fan\n")
 
@@ -196,7 +196,7 @@ def test_unsafe_archive_is_refused_and_nothing_extracted(
     fake_hub.zenodo[6355122] = ZenodoRecord({"dev_fan.zip": make_zip(entries)})
     root = tmp_path / "root"
     with pytest.raises(DataError) as caught:
-        datasets.fetch_dataset(22, "fan", "dev", root, hub_settings, backoff=BACKOFF)
+        datasets.fetch_dataset(2022, "fan", "dev", root, hub_settings, backoff=BACKOFF)
     assert repr(entry) in caught.value.message and reason in caught.value.message
     assert sorted(str(p.relative_to(root)) for p in root.rglob("*")) == []
     assert not (tmp_path / "escaped.wav").exists()
@@ -232,8 +232,8 @@ def test_an_archive_whose_files_went_missing_is_fetched_again(
     fake_hub: FakeHub, hub_settings: HubSettings, tmp_path: Path
 ) -> None:
     serve_2022_fan(fake_hub)
-    datasets.fetch_dataset(22, "fan", "dev", tmp_path, hub_settings, backoff=BACKOFF)
+    datasets.fetch_dataset(2022, "fan", "dev", tmp_path, hub_settings, backoff=BACKOFF)
     next((tmp_path / "dev_data/fan/test").glob("*.wav")).unlink()
-    again = datasets.fetch_dataset(22, "fan", "dev", tmp_path, hub_settings, backoff=BACKOFF)
+    again = datasets.fetch_dataset(2022, "fan", "dev", tmp_path, hub_settings, backoff=BACKOFF)
     assert again.downloaded == ["dev_fan.zip"]
     assert len(wav_names(tmp_path / "dev_data/fan/test")) == 2

@@ -16,7 +16,8 @@ from sklearn.metrics import roc_auc_score
 from aegan.dcase.clips import Clip, discover, parse_clip_name
 from aegan.dcase.ground_truth import GROUND_TRUTH_DIR
 from aegan.errors import DataError, UsageError
-from aegan.synth.dataset import SynthSpec, SynthSummary, groups_of, write_dataset
+from aegan.synth.dataset import SynthSpec, SynthSummary, write_dataset
+from aegan.synth.plan import groups_of
 
 SPEC_2022 = SynthSpec(
     year=22, machines=("fan", "valve"), seconds=1.0, train_source=4, train_target=2,

@@ -1,0 +1,148 @@
+"""Dotted config keys and the YAML engine under every config and settings file.
+
+A config object is a tree of dataclasses; ``train.epochs`` names a field of a
+section. Values from YAML files and ``--set key=value`` are converted to the
+field's type and checked here, and a wrong key is named with the close ones.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from aegan.errors import ConfigError, did_you_mean
+
+
+def _coerce(value: Any, kind: Any, key: str) -> Any:
+    """Convert a YAML or command-line value to a field's type, or say which key is wrong."""
+    origin = typing.get_origin(kind)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(kind) if a is not type(None)]
+        if value is None or (isinstance(value, str) and value.lower() in ("null", "none", "")):
+            return None
+        return _coerce(value, args[0], key)
+    try:
+        if kind is bool:
+            if isinstance(value, bool):
+                return value
+            text = str(value).strip().lower()
+            if text in ("true", "yes", "on", "1"):
+                return True
+            if text in ("false", "no", "off", "0"):
+                return False
+            raise ValueError
+        if kind is int:
+            if isinstance(value, bool):
+                raise ValueError
+            if isinstance(value, float) and not value.is_integer():
+                raise ValueError
+            return int(value) if not isinstance(value, str) else int(value.strip())
+        if kind is float:
+            if isinstance(value, bool):
+                raise ValueError
+            return float(value)
+        if kind is str:
+            if isinstance(value, (dict, list)):
+                raise ValueError
+            return str(value)
+    except (TypeError, ValueError):
+        pass
+    else:
+        raise ConfigError(f"Config key {key!r} has an unsupported type.")  # pragma: no cover
+    type_name = getattr(kind, "__name__", str(kind))
+    raise ConfigError(
+        f"Config key {key!r} must be of type {type_name}, got {value!r}.",
+        "Fix the value in the config file or in --set.",
+    )
+
+
+def _section_types(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def _is_section(kind: Any) -> bool:
+    return dataclasses.is_dataclass(kind)
+
+
+def known_keys(cls: type, prefix: str = "") -> list[str]:
+    """Every dotted key a config class accepts (for messages and completion)."""
+    keys: list[str] = []
+    for name, kind in _section_types(cls).items():
+        if _is_section(kind):
+            keys.extend(known_keys(kind, f"{prefix}{name}."))
+        else:
+            keys.append(prefix + name)
+    return keys
+
+
+def set_key(obj: Any, key: str, value: Any, root_cls: type | None = None) -> None:
+    """Set a dotted key on a config object, converting and checking the value."""
+    parts = key.split(".")
+    target = obj
+    for part in parts[:-1]:
+        fields = _section_types(type(target))
+        if part not in fields or not _is_section(fields[part]):
+            _unknown_key(key, root_cls or type(obj))
+        target = getattr(target, part)
+    fields = _section_types(type(target))
+    name = parts[-1]
+    if name not in fields or _is_section(fields[name]):
+        _unknown_key(key, root_cls or type(obj))
+    setattr(target, name, _coerce(value, fields[name], key))
+
+
+def _unknown_key(key: str, cls: type) -> typing.NoReturn:
+    keys = known_keys(cls)
+    hint = did_you_mean(key, keys, otherwise=f"Known keys: {', '.join(keys)}.")
+    raise ConfigError(f"Unknown config key {key!r}.", hint)
+
+
+def flatten(mapping: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested YAML mapping to dotted keys."""
+    flat: dict[str, Any] = {}
+    for key, value in mapping.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(flatten(value, dotted + "."))
+        else:
+            flat[dotted] = value
+    return flat
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """``key=value`` from --set; the value is read as YAML (so lists and null work)."""
+    key, sep, raw = text.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(
+            f"Cannot read --set {text!r}.", "Write it as key=value, e.g. --set train.epochs=10."
+        )
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError:
+        value = raw
+    return key.strip(), value
+
+
+def read_yaml(path: Path) -> dict[str, Any]:
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise ConfigError(
+            f"Config file {path} does not exist.", "Check the path given to --config."
+        )
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"Config file {path} is not valid YAML: {exc}") from None
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"Config file {path} must hold a mapping of keys to values.")
+    return dict(data)
+
+
+def to_dict(obj: Any) -> dict[str, Any]:
+    return dataclasses.asdict(obj)

@@ -1,0 +1,203 @@
+"""The DCASE Task 2 editions as data, and the one parsed value of a year and machine type.
+
+Every fact about an edition (machine types, file-name scheme, sections, official
+figure, Zenodo archives, where the eval ground truth is published) lives in
+``facts.yaml`` next to this module, read once. A year and a machine type given
+by a user (``22``, ``"2022"``, ``"toycar"``) are parsed once, where they enter,
+into a ``MachineType``; the library takes canonical values from then on.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+import yaml
+
+from aegan.errors import AeganError, UsageError, did_you_mean
+
+FACTS_FILE = "facts.yaml"
+
+NAMINGS = ("machine_id", "section")
+"""File-name schemes: ``normal_id_00_00000000.wav`` (2020), ``section_00_source_...`` (2021 on)."""
+FIGURES = ("average", "hmean")
+"""Official figures: mean of AUC and pAUC (2020), harmonic mean over sections (2021 on)."""
+TRUTH_FORMATS = ("eval_data_list", "per_section")
+
+
+@dataclass(frozen=True)
+class ArchiveFact:
+    """One Zenodo zip of a machine type; ``file`` holds ``{machine}``."""
+
+    record: int
+    file: str
+    subset: str
+    splits: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class GroundTruthFact:
+    """Where an edition's eval labels are published, and in which layout.
+
+    ``files`` maps a role (``list``; or ``labels`` and ``domains``) to a path
+    relative to the evaluator's root, with ``{machine}`` and ``{section}``.
+    The files come from a Zenodo record or a GitHub repository at ``github_ref``.
+    """
+
+    format: str
+    files: Mapping[str, str]
+    zenodo_record: int | None = None
+    github_repo: str | None = None
+    github_ref: str = "main"
+
+
+@dataclass(frozen=True)
+class Edition:
+    """One DCASE Task 2 edition, as ``facts.yaml`` states it."""
+
+    year: int
+    machines: tuple[str, ...]
+    naming: str
+    official_figure: str
+    archives: tuple[ArchiveFact, ...]
+    ground_truth: GroundTruthFact
+    sections: Mapping[str, tuple[str, ...]]
+
+    @property
+    def has_domains(self) -> bool:
+        """Section-named editions split each section into a source and a target domain."""
+        return self.naming == "section"
+
+    @property
+    def group_kind(self) -> str:
+        """What the figures are computed per: "machine ID" (2020) or "section"."""
+        return "section" if self.naming == "section" else "machine ID"
+
+
+def short_year(year: int) -> str:
+    """``22`` for 2022: how ``--year`` and config keys (``data.root22``) name a year."""
+    return f"{year % 100:02d}"
+
+
+# ---------------------------------------------------------------- loading
+
+
+class FactsError(AeganError):
+    """A broken ``facts.yaml``: the installation is damaged or was edited wrongly."""
+
+
+def _require(condition: bool, what: str) -> None:
+    if not condition:
+        raise FactsError(f"The DCASE facts file {FACTS_FILE} is invalid: {what}.")
+
+
+@functools.cache
+def _raw_facts() -> dict[str, Any]:
+    text = resources.files("aegan.dcase").joinpath(FACTS_FILE).read_text(encoding="utf-8")
+    data = yaml.safe_load(text)
+    _require(isinstance(data, dict) and "editions" in data, "it has no 'editions'")
+    return data
+
+
+def _edition(year: int, raw: Mapping[str, Any]) -> Edition:
+    naming, figure = raw.get("naming"), raw.get("official_figure")
+    _require(naming in NAMINGS, f"{year}: naming must be one of {', '.join(NAMINGS)}")
+    _require(figure in FIGURES, f"{year}: official_figure must be one of {', '.join(FIGURES)}")
+    truth = dict(raw["ground_truth"])
+    _require(
+        truth.get("format") in TRUTH_FORMATS,
+        f"{year}: ground_truth.format must be one of {', '.join(TRUTH_FORMATS)}",
+    )
+    sections = {subset: tuple(groups) for subset, groups in (raw.get("sections") or {}).items()}
+    _require(naming != "section" or bool(sections.get("eval")), f"{year}: sections.eval is missing")
+    return Edition(
+        year=int(year),
+        machines=tuple(raw["machines"]),
+        naming=naming,
+        official_figure=figure,
+        archives=tuple(
+            ArchiveFact(int(a["record"]), a["file"], a["subset"], tuple(a["splits"]))
+            for a in raw["archives"]
+        ),
+        ground_truth=GroundTruthFact(**{**truth, "files": dict(truth["files"])}),
+        sections=sections,
+    )
+
+
+@functools.cache
+def editions() -> dict[int, Edition]:
+    """Every edition, by year, in the order of ``facts.yaml``."""
+    return {int(year): _edition(int(year), raw) for year, raw in _raw_facts()["editions"].items()}
+
+
+@functools.cache
+def attribute_keys() -> frozenset[str]:
+    """The attribute keys of section-named files (``vel``, ``loc``, ``pat``, ...)."""
+    return frozenset(str(key) for key in _raw_facts()["attribute_keys"])
+
+
+YEARS: tuple[int, ...] = tuple(editions())
+MACHINES: dict[int, tuple[str, ...]] = {year: e.machines for year, e in editions().items()}
+
+
+# ---------------------------------------------------------------- parsing at the edge
+
+
+def _year_hint() -> str:
+    options = [f"--year {short_year(y)}" for y in YEARS]
+    listed = options[0] if len(options) == 1 else f"{', '.join(options[:-1])} or {options[-1]}"
+    return f"Use {listed} (or {' / '.join(str(y) for y in YEARS)})."
+
+
+def parse_year(year: int | str) -> int:
+    """A DCASE year as given by a user (20, 22, 2020, 2022, as int or str) -> 2020, 2022."""
+    text = str(year).strip()
+    value = int(text) if text.isdigit() else -1
+    if value < 100 and 2000 + value in YEARS:
+        value += 2000
+    if value not in YEARS:
+        raise UsageError(f"Unknown DCASE year {year!r}.", _year_hint())
+    return value
+
+
+def edition(year: int) -> Edition:
+    """The facts of a canonical year (2020, 2022); a user's spelling goes through parse_year."""
+    found = editions().get(year) if isinstance(year, int) else None
+    if found is None:
+        raise UsageError(f"Unknown DCASE year {year!r}.", _year_hint())
+    return found
+
+
+@dataclass(frozen=True)
+class MachineType:
+    """A machine type of one DCASE edition, in the official spelling (``ToyCar``, 2022)."""
+
+    year: int
+    name: str
+
+    def __post_init__(self) -> None:
+        if self.name not in edition(self.year).machines:
+            raise UsageError(f"{self.name!r} is not a DCASE {self.year} machine type.")
+
+    @classmethod
+    def parse(cls, year: int | str, machine: str) -> MachineType:
+        """A year and machine type as a user gives them: any year spelling, any letter case."""
+        value = parse_year(year)
+        valid = MACHINES[value]
+        given = machine.strip()
+        for name in valid:
+            if name.lower() == given.lower():
+                return cls(value, name)
+        suggestion = did_you_mean(given, valid, otherwise="", n=1)
+        raise UsageError(
+            f"Unknown machine type {machine!r} for DCASE {value}."
+            + (f" {suggestion}" if suggestion else ""),
+            f"Valid machine types for {value}: {', '.join(valid)}.",
+        )
+
+    @property
+    def short_year(self) -> str:
+        return short_year(self.year)

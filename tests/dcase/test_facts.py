@@ -1,0 +1,41 @@
+"""The DCASE facts file: every edition complete, and every download URL from the hub settings."""
+
+from __future__ import annotations
+
+import pytest
+
+from aegan.config.settings import HubSettings
+from aegan.dcase.facts import MACHINES, YEARS, MachineType, edition
+from aegan.dcase.ground_truth import ground_truth_files
+from aegan.errors import UsageError
+from aegan.hub.archives import dcase_archives
+from aegan.hub.zenodo import ground_truth_sources, record_page
+
+
+@pytest.mark.parametrize("year", YEARS)
+def test_every_edition_names_its_archives_and_ground_truth(year: int) -> None:
+    facts = edition(year)
+    names = [a.name for m in facts.machines for a in dcase_archives(year, m, "all")]
+    assert len(names) == len(set(names)) == 3 * len(facts.machines)
+    assert {a.subset for a in facts.archives} == {"dev", "eval"}
+    for machine in facts.machines:
+        files = ground_truth_files(year, machine)
+        assert files and all(machine in f for f in files) == (facts.naming == "section")
+
+
+@pytest.mark.parametrize("year", YEARS)
+def test_a_mirror_replaces_every_download_host(year: int) -> None:
+    mirror = HubSettings(
+        zenodo_url="http://mirror.test/zenodo", github_raw_url="http://mirror.test/raw"
+    )
+    for machine in MACHINES[year]:
+        urls = ground_truth_sources(year, machine, mirror).values()
+        assert urls and all(url.startswith("http://mirror.test/") for url in urls)
+        for archive in dcase_archives(year, machine, "all"):
+            assert record_page(mirror, archive.record).startswith("http://mirror.test/zenodo/")
+
+
+def test_machine_types_are_checked_where_they_are_made() -> None:
+    assert MachineType(2022, "ToyCar").short_year == "22"
+    with pytest.raises(UsageError, match="not a DCASE 2022 machine type"):
+        MachineType(2022, "toycar")
