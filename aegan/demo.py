@@ -22,12 +22,15 @@ import torch
 from aegan import paths
 from aegan.config import schema as config
 from aegan.dcase.clips import SYNTHETIC_MARKER
-from aegan.model.detector import Detector, base_provenance
+from aegan.model.bundle import base_provenance
+from aegan.model.calibration import calibrate
+from aegan.model.detector import Detector
 from aegan.model.nets import Discriminator, Generator
 from aegan.progress import Progress, no_progress
 from aegan.results.assess import Assessment, assess
 from aegan.synth.dataset import SynthSpec, spec_json, write_dataset
-from aegan.training.loop import TrainCallbacks, TrainJob, TrainResult, load_inputs, train
+from aegan.training.job import TrainCallbacks, TrainJob, TrainResult, load_inputs
+from aegan.training.loop import train
 
 MODEL_NAME = "demo-fan22"
 DEMO_SPEC = SynthSpec(
@@ -73,7 +76,7 @@ def untrained_assessment(cfg: config.Config, root: Path, progress: Progress) -> 
     """What the demo's architecture scores before training (weights as initialised)."""
     inputs = load_inputs(cfg, root, progress, with_test=False)
     torch.manual_seed(cfg.train.seed)
-    detector = Detector.calibrate(
+    detector = calibrate(
         cfg, Generator(cfg.net), Discriminator(cfg.net), inputs.train_sets,
         provenance=base_provenance("untrained"), name=f"{MODEL_NAME}-untrained", progress=progress,
     )  # fmt: skip

@@ -71,3 +71,9 @@ def did_you_mean(
     if close:
         return f"Did you mean {', '.join(by_lower[c] for c in close)}?"
     return otherwise if otherwise is not None else f"Known: {', '.join(by_lower.values())}."
+
+
+def first_line(exc: BaseException, limit: int = 200) -> str:
+    """The first line of an exception's message (a library's long text cut to its gist)."""
+    text = str(exc).strip()
+    return text.splitlines()[0][:limit] if text else type(exc).__name__

@@ -7,6 +7,7 @@ config folders (platformdirs, app name ``aegan``).
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from collections.abc import Iterator
@@ -104,3 +105,28 @@ def atomic_path(target: Path, suffix: str = "") -> Iterator[Path]:
 def write_text_atomic(target: Path, text: str) -> None:
     with atomic_path(target) as tmp:
         tmp.write_text(text, encoding="utf-8")
+
+
+def file_digests(path: Path) -> tuple[str, str]:
+    """(md5, sha256) of a file, read once."""
+    md5, sha = hashlib.md5(usedforsecurity=False), hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            md5.update(chunk)
+            sha.update(chunk)
+    return md5.hexdigest(), sha.hexdigest()
+
+
+def machine_features_dir(year: int, machine: str) -> Path:
+    """The feature caches of one machine type of one DCASE year."""
+    return features_dir() / str(year) / machine
+
+
+def demo_dir() -> Path:
+    """What ``aegan demo`` writes: its synthetic data set."""
+    return cache_dir() / "demo"
+
+
+def maps_dir(model: str) -> Path:
+    """Default output folder of ``aegan localize`` for a model."""
+    return cache_dir() / "localize" / model

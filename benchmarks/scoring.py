@@ -17,8 +17,9 @@ import torch
 
 from aegan.config import schema as config
 from aegan.features.segments import Scaler, segment_view
+from aegan.model.embedding import EmbeddingDetectors
 from aegan.model.nets import Discriminator, Generator
-from aegan.model.scores import EmbeddingDetectors, score_clips
+from aegan.model.scores import score_clips
 
 
 def count_samples(module: torch.nn.Module, counter: dict, key: str) -> None:

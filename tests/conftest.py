@@ -11,6 +11,8 @@ import pytest
 import soundfile as sf
 from typer.testing import CliRunner
 
+from aegan.model.calibration import calibrate
+
 
 @pytest.fixture(autouse=True)
 def aegan_home(tmp_path_factory, monkeypatch):
@@ -78,8 +80,8 @@ def small_bundle(synth22, tmp_path_factory):
     import torch
 
     from aegan.config import schema as config
-    from aegan.features.cache import prepare_machine
-    from aegan.model.detector import Detector, base_provenance
+    from aegan.features.prepare import prepare_machine
+    from aegan.model.bundle import base_provenance
     from aegan.model.nets import Discriminator, Generator
 
     home = tmp_path_factory.mktemp("bundle_home")
@@ -87,7 +89,7 @@ def small_bundle(synth22, tmp_path_factory):
         cfg = config.load_config(22, "fan", overrides=[*SMALL_NET, "train_set=dev"])
         prepared = prepare_machine(cfg, synth22, include_test=False)
         torch.manual_seed(0)
-        detector = Detector.calibrate(
+        detector = calibrate(
             cfg, Generator(cfg.net), Discriminator(cfg.net), [prepared["dev_train"].features],
             provenance=base_provenance("trained", selection="last"), name="fan-small",
         )  # fmt: skip

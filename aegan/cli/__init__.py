@@ -3,12 +3,12 @@ render the results with rich."""
 
 from __future__ import annotations
 
+from importlib.metadata import version
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from aegan import __version__
 from aegan.cli import config_cmd
 from aegan.cli.common import console, set_debug, set_home
 from aegan.cli.demo import demo
@@ -33,7 +33,7 @@ app = typer.Typer(
 
 def _version(value: bool) -> None:
     if value:
-        console.print(f"aegan {__version__}")
+        console.print(f"aegan {version('aegan')}")
         raise typer.Exit()
 
 

@@ -33,7 +33,7 @@ def demo(
     from aegan.cli.train import TrainDisplay
     from aegan.demo import MODEL_NAME, DemoResult, demo_config, run_demo
 
-    folder = out or paths.cache_dir() / "demo"
+    folder = out or paths.demo_dir()
     cfg = demo_config()
     console.print(
         f"[bold]aegan demo[/]: synthetic DCASE 2022 fan data in {folder / 'data'}; a "
@@ -55,7 +55,7 @@ def demo(
     )
     files = {
         "data": result.data_root,
-        "features": paths.features_dir() / "2022" / "fan",
+        "features": paths.machine_features_dir(2022, "fan"),
         "training run": f"{result.training.run_dir} (history.jsonl, curves.png, checkpoint)",
         "model": result.training.bundle,
         "results": f"{result.trained.folder} (results.json, scores.csv, DCASE submission files)",

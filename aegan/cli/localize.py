@@ -48,17 +48,17 @@ def localize(
     """
     from aegan import paths
     from aegan.cli.devices import parse_device
-    from aegan.config.schema import load_settings
+    from aegan.config.settings import load_settings
     from aegan.errors import EXIT_RUNTIME, UsageError
     from aegan.features.audio import find_audio_files
     from aegan.model.detector import Detector
-    from aegan.model.localize import localize_files
+    from aegan.results.maps import localize_files
 
     if model is None:
         raise UsageError("Name the model to localise with: --model NAME.", "See `aegan models`.")
     files = find_audio_files(inputs)
     detector = Detector.load(model).to(parse_device(gpu, load_settings().device))
-    folder = out or paths.cache_dir() / "localize" / (detector.name or "model")
+    folder = out or paths.maps_dir(detector.name or "model")
     with progress_bars(transient=True) as progress:
         results = localize_files(detector, files, folder, progress=progress)
     failed = [r for r in results if r.error]

@@ -15,17 +15,18 @@ from aegan.cli.common import (
     SetOption,
     YearOption,
     console,
-    data_root,
     human_bytes,
     load_config,
     print_json,
     progress_bars,
     reports_errors,
 )
+from aegan.config.settings import data_root
 from aegan.dcase.clips import require_root
+from aegan.dcase.facts import edition
 
 if TYPE_CHECKING:
-    from aegan.features.cache import PreparedSet
+    from aegan.features.prepare import PreparedSet
 
 
 def _describe(prepared: PreparedSet) -> dict:
@@ -38,7 +39,7 @@ def _describe(prepared: PreparedSet) -> dict:
         "set": prepared.name,
         "clips": len(clips),
         "groups": sorted({c.group for c in clips}),
-        "group_kind": "section" if year == 2022 else "machine ID",
+        "group_kind": edition(year).group_kind,
         "domains": dict(Counter(c.domain for c in clips if c.domain)),
         "labels": dict(Counter(c.label_name for c in clips)),
         "frames": int(frames.sum()),
@@ -95,7 +96,7 @@ def prepare(
     overrides = list(set_ or [])
     if train_set is not None:
         overrides.append(f"train_set={train_set}")
-    from aegan.features.cache import prepare_machine
+    from aegan.features.prepare import prepare_machine
 
     cfg = load_config(year, machine, config, overrides)
     root = require_root(data_root(cfg.year, data_dir), cfg.year)

@@ -105,7 +105,8 @@ def report(
 ) -> None:
     """All test results side by side with the paper's: terminal, markdown, csv, json or html."""
     from aegan import paths
-    from aegan.results.report import RENDERERS, collect
+    from aegan.results.formats import RENDERERS
+    from aegan.results.report import collect
 
     found = collect(results or paths.results_dir())
     for path, reason in found.skipped:

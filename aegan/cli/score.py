@@ -35,12 +35,13 @@ def _complete_score(incomplete: str) -> list[str]:
 
 
 def _rows(results: list[FileScore], threshold: float) -> list[dict]:
+    """The library's results as rows; the threshold is shown for unreadable files too."""
     return [
         {
             "file": str(r.path),
             "score": r.score,
             "threshold": threshold,
-            "decision": None if r.error else ("anomaly" if r.anomalous else "normal"),
+            "decision": r.decision,
             "error": r.error,
         }
         for r in results
@@ -120,7 +121,7 @@ def score(
     --fail-on-anomaly when any file is anomalous, 2 a usage error.
     """
     from aegan.cli.devices import parse_device
-    from aegan.config.schema import load_settings
+    from aegan.config.settings import load_settings
     from aegan.features.audio import find_audio_files
     from aegan.model.detector import Detector
     from aegan.score_names import score_index

@@ -16,15 +16,16 @@ from aegan.cli.common import (
     ModelOption,
     YearOption,
     console,
-    data_root,
     print_json,
     progress_bars,
     reports_errors,
     year_and_machine,
 )
+from aegan.config.settings import data_root
+from aegan.dcase.facts import edition
 
 if TYPE_CHECKING:
-    from aegan.dcase.metrics import Evaluation
+    from aegan.dcase.evaluation import Evaluation
     from aegan.results.assess import Assessment
 
 
@@ -58,7 +59,7 @@ def scores_table(evaluation: Evaluation, chosen: str, title: str) -> Table:
 def groups_table(evaluation: Evaluation, score: str) -> Table:
     from aegan.dcase.metrics import GROUP_COLUMNS
 
-    kind = "section" if evaluation.year == 2022 else "machine ID"
+    kind = edition(evaluation.year).group_kind
     table = Table(title=f"{score} per {kind}", title_justify="left")
     table.add_column(kind)
     table.add_column("clips", justify="right")
@@ -124,7 +125,7 @@ def test(
 ) -> None:
     """Score a machine's test set with a model: all 19 scores, DCASE figures and submission files."""
     from aegan.cli.devices import parse_device
-    from aegan.config.schema import load_settings
+    from aegan.config.settings import load_settings
     from aegan.dcase.clips import require_root
     from aegan.errors import UsageError
     from aegan.model.detector import Detector

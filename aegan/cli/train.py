@@ -21,18 +21,17 @@ from aegan.cli.common import (
     SetOption,
     YearOption,
     console,
-    data_root,
     err_console,
     load_config,
     progress_columns,
     reports_errors,
     year_and_machine,
 )
-from aegan.errors import UsageError
+from aegan.config.settings import data_root
 
 if TYPE_CHECKING:
     from aegan.config.schema import Config
-    from aegan.training.loop import TrainCallbacks, TrainResult
+    from aegan.training.job import TrainCallbacks, TrainResult
     from aegan.training.runs import EpochRecord
     from aegan.training.wgan import BatchReport
 
@@ -174,28 +173,6 @@ def _overrides(
     return [*(set_ or []), *(f"{k}={v}" for k, v in options.items() if v is not None)]
 
 
-def _resumed(
-    year: str, machine: str, name: str | None, config: Path | None, overrides: list[str]
-) -> tuple[Config, str]:
-    """The config and name of the run to continue: the named one or this machine's latest."""
-    from aegan.training import runs
-    from aegan.training.loop import resumed_config
-
-    y, m = year_and_machine(year, machine)
-    name = name or runs.latest_run(y, m)
-    if name is None:
-        raise UsageError(
-            f"There is no run of {m} (DCASE {y}) to resume.", "Start one without --resume."
-        )
-    saved = runs.read_checkpoint(runs.run_dir(name)).config
-    if (saved.year, saved.machine) != (y, m):
-        raise UsageError(
-            f"Run {name!r} trains {saved.machine} (DCASE {saved.year}), not {m} (DCASE {y}).",
-            f"Resume it with `aegan train {saved.machine} --year {saved.short_year} --name {name} --resume`.",
-        )
-    return resumed_config(saved, config, overrides), name
-
-
 def _resume_command(cfg: Config, name: str, gpu: str | None, data_dir: Path | None) -> str:
     parts = ["aegan train", cfg.machine, "--year", cfg.short_year, "--name", name, "--resume"]
     if gpu is not None:
@@ -280,15 +257,15 @@ def train(
     continue to the same result.
     """
     from aegan.cli.devices import parse_devices
-    from aegan.config import schema as config_mod
+    from aegan.config import settings as config_mod
     from aegan.dcase.clips import require_root
     from aegan.training import distributed, runs
-    from aegan.training.loop import TrainingInterrupted, TrainJob
+    from aegan.training.job import TrainingInterrupted, TrainJob, resumed_run
     from aegan.training.loop import train as train_model
 
     overrides = _overrides(set_, epochs, seed, select, precision, compile_)
     if resume:
-        cfg, name = _resumed(year, machine, name, config, overrides)
+        cfg, name = resumed_run(*year_and_machine(year, machine), name, config, overrides)
     else:
         cfg = load_config(year, machine, config, overrides)
         name = name or runs.default_name(cfg)

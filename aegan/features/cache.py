@@ -20,15 +20,15 @@ import os
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from aegan import paths
-from aegan.config.schema import Config, FeatureConfig
-from aegan.dcase.clips import Clip, discover, subsets_of, training_clips
+from aegan.config.schema import FeatureConfig
+from aegan.dcase.clips import Clip
 from aegan.errors import DataError
 from aegan.features.audio import probe, read_audio
 from aegan.features.logmel import LogMel, frame_count
@@ -276,60 +276,3 @@ def cache_size(features: FeatureSet) -> int:
         return features.nbytes
     meta = features.path.with_suffix(".json")
     return os.path.getsize(features.path) + (os.path.getsize(meta) if meta.exists() else 0)
-
-
-# ---------------------------------------------------------------- a machine's data
-
-
-@dataclass
-class PreparedSet:
-    """One named feature set of a machine (e.g. ``dev_train``) and how it was obtained."""
-
-    name: str
-    features: FeatureSet
-    cached: bool
-    seconds: float
-
-
-def set_name(subset: str, split: str) -> str:
-    return f"{subset}_{split}"
-
-
-def prepare_machine(
-    cfg: Config,
-    root: Path,
-    progress: Progress = no_progress,
-    include_test: bool = True,
-) -> dict[str, PreparedSet]:
-    """Features of a machine's training sets and the test sets present under ``root``.
-
-    Training sets follow ``cfg.train_set``; the dev and eval test sets are
-    included when their folders exist. Everything is checked (names, headers,
-    lengths) set by set before that set is computed.
-    """
-    wanted = [(subset, "train") for subset in subsets_of(cfg.train_set)]
-    if include_test:
-        wanted += [("dev", "test"), ("eval", "test")]
-    training = training_clips(root, cfg.year, cfg.machine, cfg.train_set)
-    prepared: dict[str, PreparedSet] = {}
-    for subset, split in wanted:
-        clips = (
-            [c for c in training if c.subset == subset]
-            if split == "train"
-            else discover(root, cfg.year, cfg.machine, subset, split)
-        )
-        if not clips:
-            continue
-        name = set_name(subset, split)
-        started = time.perf_counter()
-        features, cached = load_or_compute(clips, cfg.feat, name, progress)
-        prepared[name] = PreparedSet(name, features, cached, time.perf_counter() - started)
-    return prepared
-
-
-def training_scaler(prepared: dict[str, PreparedSet]) -> Scaler:
-    """Scaling statistics of the training sets among ``prepared``."""
-    sets = [p.features for name, p in prepared.items() if name.endswith("_train")]
-    if not sets:
-        raise DataError("No training features to compute scaling statistics from.")
-    return combined_scaler(sets)

@@ -17,7 +17,6 @@ never happens and the result is exactly the original's.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,13 +24,11 @@ import numpy as np
 import torch
 
 from aegan import paths
-from aegan.errors import AeganError
 from aegan.features.audio import read_audio
-from aegan.features.logmel import frame_times, hz_to_mel, mel_centre_frequencies, mel_to_hz
+from aegan.features.logmel import frame_times, mel_centre_frequencies
 from aegan.features.segments import covering_starts, require_one_segment
 from aegan.model.detector import Detector
 from aegan.model.scores import eval_mode
-from aegan.progress import Progress, no_progress
 
 ARRAY_NAMES = (
     "input",
@@ -177,117 +174,3 @@ def save_arrays(result: Localization, path: Path) -> Path:
     with paths.atomic_path(Path(path)) as tmp, open(tmp, "wb") as fh:
         np.savez_compressed(fh, **result.arrays())
     return Path(path)
-
-
-PANELS = (
-    ("input", "Input (scaled)", "level (0-1)"),
-    ("reconstruction", "Reconstruction (mean over overlapping segments)", "level (0-1)"),
-    ("mean_training", "Mean training spectrogram", "level (0-1)"),
-    ("anomaly_map", "Anomaly map |reconstruction - mean| (the original's)", "|difference|"),
-    ("residual", "Residual |input - reconstruction|", "|difference|"),
-)
-"""(array, panel title, colour-bar label), top to bottom."""
-HZ_TICKS = (0, 250, 500, 1000, 2000, 4000, 6000, 8000, 12000, 16000, 24000)
-PNG_SIZE_INCHES = (10.0, 12.0)
-PNG_DPI = 100
-
-
-def _cell_edges(result: Localization, nyquist: float) -> tuple[np.ndarray, np.ndarray]:
-    """Pixel edges: half a frame around each frame centre; mel midpoints between band centres.
-
-    The outer bands reach 0 Hz and the Nyquist frequency, as their filters do.
-    """
-    times = result.times
-    step = times[1] - times[0] if len(times) > 1 else 1.0
-    time_edges = np.append(times - step / 2, times[-1] + step / 2)
-    mels = hz_to_mel(result.frequencies)
-    inner = mel_to_hz((mels[1:] + mels[:-1]) / 2)
-    return time_edges, np.concatenate([[0.0], inner, [nyquist]])
-
-
-def render_png(result: Localization, title: str) -> bytes:
-    """The five panels stacked, sharing a time axis in seconds and a mel-scaled Hz axis."""
-    import io
-
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-    from matplotlib.ticker import FixedLocator, FormatStrFormatter
-
-    fig = Figure(figsize=PNG_SIZE_INCHES, dpi=PNG_DPI, layout="constrained")
-    FigureCanvasAgg(fig)
-    axes = fig.subplots(len(PANELS), 1, sharex=True)
-    time_edges, freq_edges = _cell_edges(result, result.sample_rate / 2)
-    for ax, (name, panel_title, bar_label) in zip(axes, PANELS, strict=True):
-        values = getattr(result, name)
-        is_level = bar_label.startswith("level")
-        mesh = ax.pcolormesh(
-            time_edges, freq_edges, values, cmap="magma" if is_level else "viridis",
-            vmin=0.0, vmax=1.0 if is_level else max(float(values.max()), 1e-6),
-            rasterized=True,
-        )  # fmt: skip
-        ax.set_yscale("function", functions=(hz_to_mel, mel_to_hz))
-        ax.set_ylim(freq_edges[0], freq_edges[-1])
-        ax.yaxis.set_major_locator(FixedLocator(HZ_TICKS))
-        ax.yaxis.set_major_formatter(FormatStrFormatter("%d"))
-        ax.set_ylabel("Frequency (Hz)")
-        ax.set_title(panel_title, loc="left", fontsize=10)
-        fig.colorbar(mesh, ax=ax, label=bar_label, pad=0.01, fraction=0.04)
-    axes[-1].set_xlabel("Time (s)")
-    fig.suptitle(title)
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
-    return buffer.getvalue()
-
-
-def save_png(result: Localization, path: Path, title: str) -> Path:
-    """The five panels as a PNG (``PNG_SIZE_INCHES`` at ``PNG_DPI``), written atomically."""
-    png = render_png(result, title)
-    with paths.atomic_path(Path(path)) as tmp:
-        tmp.write_bytes(png)
-    return Path(path)
-
-
-@dataclass
-class LocalizedFile:
-    """Where one input's picture and arrays went; ``error`` is set (and nothing written) on failure."""
-
-    path: Path
-    png: Path | None = None
-    arrays: Path | None = None
-    error: str | None = None
-
-
-def output_stems(files: Sequence[Path]) -> list[str]:
-    """A distinct output name per input: its stem, numbered when two inputs share one."""
-    seen: dict[str, int] = {}
-    stems = []
-    for file in files:
-        key = file.stem.lower()
-        seen[key] = seen.get(key, 0) + 1
-        stems.append(file.stem if seen[key] == 1 else f"{file.stem}-{seen[key]}")
-    return stems
-
-
-def localize_files(
-    detector: Detector,
-    files: Sequence[Path],
-    out_dir: Path,
-    *,
-    batch_size: int = 256,
-    progress: Progress = no_progress,
-) -> list[LocalizedFile]:
-    """A PNG and an ``.npz`` per file in ``out_dir``; a file that cannot be used is reported, not fatal."""
-    results = []
-    for done, (file, stem) in enumerate(zip(files, output_stems(files), strict=True), start=1):
-        entry = LocalizedFile(Path(file))
-        try:
-            result = localize_file(detector, file, batch_size=batch_size)
-        except AeganError as exc:
-            entry.error = exc.message
-        else:
-            title = f"{entry.path.name}  ·  model {detector.name}"
-            entry.png = save_png(result, out_dir / f"{stem}.png", title)
-            entry.arrays = save_arrays(result, out_dir / f"{stem}.npz")
-        results.append(entry)
-        progress("Localising", done, len(files))
-    return results

@@ -8,14 +8,16 @@ holds ``Encoder.main.<i>`` and ``Decoder.main.<i>``; the discriminator holds
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import torch
 from torch import nn
 
 from aegan.config.schema import NetConfig
-from aegan.errors import ModelError
+from aegan.errors import ModelError, first_line
 
-MIN_ISIZE = 8
-"""The smallest input side: one stride-2 convolution down to the 4x4 map."""
+MIN_ISIZE = 16
+"""The smallest input side the config accepts (net.isize); one source for both checks."""
 
 INIT_STD = 0.02
 
@@ -201,3 +203,18 @@ class Discriminator(nn.Module):
             x = stage(x)
         embedding = self.feat_extract_layer(x)
         return self.output_layer(embedding), embedding
+
+
+def load_strict(
+    net: nn.Module, state: Mapping[str, torch.Tensor], what: str, hint: str
+) -> nn.Module:
+    """Load weights under their original names, all or nothing.
+
+    A mismatch is a ModelError: ``what`` says which weights did not fit, and
+    the first line of torch's message says how.
+    """
+    try:
+        net.load_state_dict(dict(state), strict=True)
+    except RuntimeError as exc:
+        raise ModelError(f"{what} ({first_line(exc)}).", hint) from None
+    return net

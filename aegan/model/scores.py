@@ -19,16 +19,14 @@ from typing import NamedTuple
 import numpy as np
 import torch
 import torch.nn.functional as F
-from sklearn.neighbors import LocalOutlierFactor, NearestNeighbors
 from torch import nn
 
-from aegan.errors import DataError, ModelError, UsageError
+from aegan.errors import DataError, UsageError
+from aegan.model.embedding import EmbeddingDetectors
 from aegan.model.nets import Discriminator, Generator, embedding_dim
 from aegan.progress import Progress, no_progress
 from aegan.score_names import (
-    D_SCORE_NAMES,
     DISTANCES,
-    FLOAT32_MAX,
     G_SCORE_NAMES,
     SCORE_NAMES,
     generator_score_parts,
@@ -41,12 +39,6 @@ SegmentArray = np.ndarray | torch.Tensor
 
 Transform = Callable[[torch.Tensor], torch.Tensor]
 """Applied to each batch on the device before the networks, e.g. feature scaling."""
-
-KNN_NEIGHBOURS = 2
-LOF_NEIGHBOURS = 4
-LOF_CONTAMINATION = 1e-6
-"""As in the original; it only sets LOF's unused decision offset, not the scores."""
-MIN_TRAINING_CLIPS = LOF_NEIGHBOURS + 1
 
 
 # ---------------------------------------------------------------- per segment
@@ -234,6 +226,35 @@ class ClipScores:
         return self.values[:, score_index(name)]
 
 
+def _scored_batches(
+    clips: Sequence[SegmentArray],
+    nets: Sequence[nn.Module],
+    device: str | torch.device | None,
+    batch_size: int,
+    transform: Transform | None,
+    progress: Progress | None,
+    task: str,
+) -> tuple[np.ndarray, Iterator[_Batch]]:
+    """Each clip's segment count, and its segments batched across clips on the nets' device.
+
+    The one batching loop of scoring: checks the clips, places the nets and
+    reports progress (clips done) as the caller consumes the batches.
+    """
+    _check_batch_size(batch_size)
+    report = progress or no_progress
+    counts = _segment_counts(clips, nets[-1].config.isize)
+    device = _place(device, *nets)
+    dtype = next(nets[0].parameters()).dtype
+
+    def batches() -> Iterator[_Batch]:
+        report(task, 0, len(clips))
+        for batch in _batches(clips, counts, batch_size, device, dtype, transform):
+            yield batch
+            report(task, batch.clips_done, len(clips))
+
+    return counts, batches()
+
+
 def score_clips(
     generator: Generator,
     discriminator: Discriminator,
@@ -251,16 +272,12 @@ def score_clips(
     the four D columns are NaN. device None scores where the nets are.
     ``transform`` maps each batch before the networks (e.g. raw dB to [-1, 1]).
     """
-    _check_batch_size(batch_size)
-    progress = progress or no_progress
-    counts = _segment_counts(clips, discriminator.config.isize)
-    device = _place(device, generator, discriminator)
-    dtype = next(generator.parameters()).dtype
+    counts, batches = _scored_batches(
+        clips, (generator, discriminator), device, batch_size, transform, progress, "Scoring clips"
+    )
     pool = _ClipPool(len(clips), embedding_dim(discriminator.config))
-    progress("Scoring clips", 0, len(clips))
-    for batch in _batches(clips, counts, batch_size, device, dtype, transform):
+    for batch in batches:
         pool.add(batch.clip_ids, segment_outputs(generator, discriminator, batch.segments))
-        progress("Scoring clips", batch.clips_done, len(clips))
     embeddings = (pool.embedding_sum.numpy() / counts[:, None]).astype(np.float32)
     values = np.full((len(clips), len(SCORE_NAMES)), np.nan)
     for name in G_SCORE_NAMES:
@@ -280,118 +297,13 @@ def clip_embeddings(
     transform: Transform | None = None,
     progress: Progress | None = None,
 ) -> np.ndarray:
-    """(n_clips, E) float32: each clip's mean critic embedding (e.g. of the training clips)."""
-    _check_batch_size(batch_size)
-    progress = progress or no_progress
-    counts = _segment_counts(clips, discriminator.config.isize)
-    device = _place(device, discriminator)
-    dtype = next(discriminator.parameters()).dtype
-    n_clips = len(clips)
-    sums = torch.zeros(n_clips, embedding_dim(discriminator.config), dtype=torch.float64)
-    progress("Embedding clips", 0, n_clips)
+    """(n_clips, E) float32: each clip's mean critic embedding (one critic pass per segment)."""
+    counts, batches = _scored_batches(
+        clips, (discriminator,), device, batch_size, transform, progress, "Embedding clips"
+    )
+    sums = torch.zeros(len(clips), embedding_dim(discriminator.config), dtype=torch.float64)
     with torch.no_grad(), eval_mode(discriminator):
-        for batch in _batches(clips, counts, batch_size, device, dtype, transform):
+        for batch in batches:
             _, embedding = discriminator(batch.segments)
             sums.index_add_(0, batch.clip_ids, embedding.cpu().double())
-            progress("Embedding clips", batch.clips_done, n_clips)
     return (sums.numpy() / counts[:, None]).astype(np.float32)
-
-
-# ---------------------------------------------------------------- embedding detectors
-
-
-class EmbeddingDetectors:
-    """The four D scores, fitted on training clip embeddings (all sections pooled).
-
-    Rebuilt from the stored embeddings rather than pickled. Mahalanobis uses
-    the pseudo-inverse of the sample covariance: the inverse when the
-    covariance has full rank, and still a distance (within the span of the
-    training embeddings) when it is singular, e.g. with fewer clips than
-    dimensions, where the original fails. A non-finite embedding gets
-    float32 max in every D score.
-    """
-
-    def __init__(self, train_embeddings: np.ndarray) -> None:
-        embeddings = np.asarray(train_embeddings, dtype=np.float32)
-        self._check_training(embeddings)
-        self._train = embeddings
-        as_float64 = embeddings.astype(np.float64)
-        self._mean = as_float64.mean(axis=0)
-        self._precision = np.linalg.pinv(np.cov(as_float64, rowvar=False), hermitian=True)
-        self._knn = NearestNeighbors(n_neighbors=KNN_NEIGHBOURS, metric="cosine").fit(embeddings)
-        self._lof = LocalOutlierFactor(
-            n_neighbors=LOF_NEIGHBOURS,
-            contamination=LOF_CONTAMINATION,
-            metric="cosine",
-            novelty=True,
-        ).fit(embeddings)
-
-    @staticmethod
-    def _check_training(embeddings: np.ndarray) -> None:
-        if embeddings.ndim != 2 or len(embeddings) < MIN_TRAINING_CLIPS:
-            raise DataError(
-                f"The embedding detectors need at least {MIN_TRAINING_CLIPS} training clips "
-                f"(an array of shape (clips, dims)); got shape {embeddings.shape}.",
-                "Train or calibrate with more normal clips.",
-            )
-        if not np.isfinite(embeddings).all():
-            raise ModelError(
-                "The training clips' embeddings are not all finite: the model has diverged.",
-                "Retrain the model, e.g. with a lower learning rate.",
-            )
-
-    @property
-    def train_embeddings(self) -> np.ndarray:
-        """(N, E) float32: all a detector needs to be rebuilt."""
-        return self._train
-
-    def _maha(self, embeddings: np.ndarray) -> np.ndarray:
-        centred = embeddings.astype(np.float64) - self._mean
-        squared = np.einsum("ij,jk,ik->i", centred, self._precision, centred)
-        return np.sqrt(np.maximum(squared, 0.0))
-
-    def _cos(self, embeddings: np.ndarray) -> np.ndarray:
-        similarity = F.cosine_similarity(
-            torch.from_numpy(embeddings.astype(np.float64)),
-            torch.from_numpy(self._mean)[None, :],
-            dim=1,
-        )
-        return 1.0 - similarity.numpy()
-
-    def score(self, embeddings: np.ndarray) -> dict[str, np.ndarray]:
-        """The D scores of clip embeddings (n, E), keyed by score name; higher = more anomalous."""
-        embeddings = np.asarray(embeddings, dtype=np.float32)
-        if embeddings.ndim != 2 or embeddings.shape[1] != self._train.shape[1]:
-            raise ModelError(
-                f"Embeddings of shape {embeddings.shape} do not fit detectors fitted on "
-                f"{self._train.shape[1]}-dimensional embeddings.",
-                "Score with the discriminator whose training embeddings built the detectors.",
-            )
-        finite = np.isfinite(embeddings).all(axis=1)
-        scores = {name: np.full(len(embeddings), FLOAT32_MAX) for name in D_SCORE_NAMES}
-        if finite.any():
-            for name, column in self._score_finite(embeddings[finite]).items():
-                scores[name][finite] = nan_to_max(column)
-        return scores
-
-    def _score_finite(self, embeddings: np.ndarray) -> dict[str, np.ndarray]:
-        return {
-            "D_maha": self._maha(embeddings),
-            "D_knn": self._knn.kneighbors(embeddings)[0].sum(axis=1).astype(np.float64),
-            "D_lof": -self._lof.score_samples(embeddings).astype(np.float64),
-            "D_cos": self._cos(embeddings),
-        }
-
-    def training_scores(self) -> dict[str, np.ndarray]:
-        """The training clips' own D scores as if each were unseen (for thresholds).
-
-        kNN leaves each clip out of its own neighbours and LOF uses each clip's
-        outlier factor from the fit; Mahalanobis and cosine need no leaving out.
-        """
-        scores = {
-            "D_maha": self._maha(self._train),
-            "D_knn": self._knn.kneighbors()[0].sum(axis=1).astype(np.float64),
-            "D_lof": -self._lof.negative_outlier_factor_.astype(np.float64),
-            "D_cos": self._cos(self._train),
-        }
-        return {name: nan_to_max(column) for name, column in scores.items()}

@@ -18,11 +18,16 @@ import numpy as np
 
 from aegan import paths
 from aegan.dcase.clips import Clip, discover, is_synthetic, require_root
+from aegan.dcase.evaluation import Evaluation
+from aegan.dcase.facts import edition
 from aegan.dcase.ground_truth import ground_truth_folder, read_ground_truth, with_ground_truth
-from aegan.dcase.metrics import Evaluation, evaluate, write_submission
+from aegan.dcase.metrics import evaluate
+from aegan.dcase.submission import write_submission
 from aegan.errors import DataError
-from aegan.features.cache import load_or_compute, set_name
-from aegan.model.detector import Detector, now_iso
+from aegan.features.cache import load_or_compute
+from aegan.features.prepare import set_name
+from aegan.model.bundle import now_iso
+from aegan.model.detector import Detector
 from aegan.model.registry import published_for
 from aegan.model.scores import ClipScores
 from aegan.progress import Progress, no_progress
@@ -111,7 +116,7 @@ def assess(
     )
     labelled = all(c.label is not None for c in clips)
     evaluation = evaluate(clips, scores.values) if labelled else None
-    decisions = scores.column(detector.score_name) > detector.threshold()
+    decisions = detector.decide(scores.column(detector.score_name))
     folder = Path(out_dir) if out_dir else paths.results_dir() / (detector.name or "model") / subset
     result = Assessment(
         detector, subset, clips, scores, decisions, evaluation, folder, [], is_synthetic(root)
@@ -124,7 +129,7 @@ def write_results(result: Assessment) -> list[Path]:
     """Submission files (chosen score), every clip's 19 scores, and results.json."""
     cfg = result.detector.cfg
     chosen = result.scores.column(result.chosen)
-    decisions = result.decisions.astype(int) if cfg.year == 2022 else None
+    decisions = result.decisions.astype(int) if edition(cfg.year).has_domains else None
     files = write_submission(result.folder, cfg.year, cfg.machine, result.clips, chosen, decisions)
     files.append(_write_scores_csv(result))
     results_path = result.folder / paths.RESULTS_FILE

@@ -10,11 +10,12 @@ from __future__ import annotations
 import base64
 import csv
 import html
-import io
 from pathlib import Path
 
 import numpy as np
 
+from aegan import plots
+from aegan.dcase.facts import edition
 from aegan.dcase.metrics import sanitize_scores
 from aegan.paths import SCORES_FILE
 from aegan.results.report import (
@@ -43,36 +44,12 @@ def roc_png(row: ResultRow) -> bytes | None:
 
     None when the folder has no readable ``scores.csv`` or no group has both classes.
     """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-    from sklearn.metrics import roc_auc_score, roc_curve
-
     try:
         groups, labels, values = read_scores(row.folder, row.score)
     except (OSError, KeyError, ValueError):
         return None
-    fig = Figure(figsize=(4.2, 4.0), dpi=100, layout="constrained")
-    FigureCanvasAgg(fig)
-    ax = fig.subplots()
-    kind = "ID" if row.year == 2020 else "section"
-    drawn = 0
-    for group in sorted(set(groups)):
-        mask = np.array([g == group for g in groups])
-        if len(set(labels[mask])) < 2:
-            continue
-        fpr, tpr, _ = roc_curve(labels[mask], values[mask])
-        auc = 100 * roc_auc_score(labels[mask], values[mask])
-        ax.plot(fpr, tpr, label=f"{kind} {group} (AUC {auc:.2f}%)")
-        drawn += 1
-    if not drawn:
-        return None
-    ax.plot([0, 1], [0, 1], color="grey", linestyle=":", linewidth=1)
-    ax.set(xlabel="False positive rate", ylabel="True positive rate", xlim=(0, 1), ylim=(0, 1.01))
-    ax.set_title(f"{row.machine} · {row.model} · {row.score}", fontsize=10)
-    ax.legend(loc="lower right", fontsize=8)
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
-    return buffer.getvalue()
+    kind = "section" if edition(row.year).has_domains else "ID"
+    return plots.roc_png(groups, labels, values, kind, f"{row.machine} · {row.model} · {row.score}")
 
 
 HTML_STYLE = """

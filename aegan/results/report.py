@@ -21,8 +21,6 @@ self-contained HTML page with ROC curves of the chosen scores (report_html).
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
 from collections.abc import Sequence
@@ -32,15 +30,9 @@ from typing import Any
 
 import numpy as np
 
-from aegan.dcase.clips import MACHINES
-from aegan.dcase.metrics import (
-    OFFICIAL_FIGURE,
-    SUMMARY_COLUMNS,
-    Evaluation,
-    GroupFigures,
-    hmean_defined,
-    mean_defined,
-)
+from aegan.dcase.evaluation import Evaluation, GroupFigures
+from aegan.dcase.facts import MACHINES, edition
+from aegan.dcase.metrics import OFFICIAL_FIGURE, SUMMARY_COLUMNS, hmean_defined, mean_defined
 from aegan.errors import DataError
 from aegan.model.registry import PublishedModel, published_for
 from aegan.paths import RESULTS_FILE
@@ -182,7 +174,7 @@ def mean_row(year: int, rows: Sequence[ResultRow]) -> MeanRow:
     label = "mean" if len(chosen) == len(rows) else "mean (latest per machine)"
     published = [row.published.figure for row in chosen if row.published is not None]
     complete = len(published) == len(chosen)
-    if year == 2020:
+    if edition(year).official_figure == "average":
         figures = {key: _mean([r.figures[key] for r in chosen]) for key, _ in FIGURES[year]}
         best = _mean([r.best_official for r in chosen])
         return MeanRow(year, label, figures, best, float(np.mean(published)) if complete else None)
@@ -313,7 +305,7 @@ def table_title(table: ReportTable) -> str:
 
 
 def table_note(table: ReportTable) -> str:
-    if table.year == 2020:
+    if edition(table.year).official_figure == "average":
         mean = "arithmetic mean over machine types"
     else:
         mean = "harmonic mean over all machine types and sections (the challenge score)"
@@ -328,62 +320,3 @@ def table_note(table: ReportTable) -> str:
         else ""
     )
     return f"Figures in percent, of the chosen score; {table.mean.label}: {mean}; {published}.{synthetic}"
-
-
-# ---------------------------------------------------------------- text formats
-
-
-def _markdown_cell(text: str) -> str:
-    return text.replace("|", "\\|")
-
-
-def to_markdown(report: Report) -> str:
-    """GitHub tables, one per year and test set, ready to paste into a README."""
-    parts = []
-    for table in report.tables:
-        head, body = table_cells(table)
-        align = ["---" if is_text_column(h) else "---:" for h in head]
-        lines = [f"### {table_title(table)}", ""]
-        for cells in [head, align, *body]:
-            lines.append("| " + " | ".join(_markdown_cell(c) for c in cells) + " |")
-        parts.append("\n".join([*lines, "", table_note(table)]))
-    return "\n\n".join(parts) + "\n"
-
-
-CSV_COLUMNS = (
-    "year", "subset", "machine", "model", "score", "auc", "pauc", "average",
-    "auc_source", "auc_target", "hmean", "best_score", "best_figure",
-    "published_score", "published_figure", "difference",
-)  # fmt: skip
-
-
-def json_records(report: Report) -> list[dict[str, Any]]:
-    return [record for table in report.tables for record in table_records(table)]
-
-
-def to_csv(report: Report) -> str:
-    """One row per result and per mean row; columns not of a row's year are empty."""
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
-    for record in json_records(report):
-        writer.writerow({k: "" if v is None else v for k, v in record.items()})
-    return buffer.getvalue()
-
-
-def to_json(report: Report) -> str:
-    data = {
-        "results": json_records(report),
-        "skipped": [{"path": str(path), "reason": reason} for path, reason in report.skipped],
-    }
-    return json.dumps(data, indent=2) + "\n"
-
-
-def to_html(report: Report) -> str:
-    from aegan.results.html import to_html as render_html
-
-    return render_html(report)
-
-
-RENDERERS = {"markdown": to_markdown, "csv": to_csv, "json": to_json, "html": to_html}
-"""Text renderings by format name (the terminal table is drawn by the CLI)."""

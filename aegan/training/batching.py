@@ -120,7 +120,8 @@ def check_batches(n_segments: int, batch_size: int, world: int) -> None:
             f"Use a multiple of {world}, e.g. --set train.batch_size={batch_size - batch_size % world or world}.",
         )
     if n_segments < batch_size:
-        fitting = 1 << (max(n_segments, 1).bit_length() - 1)
+        per_process = max(n_segments // world, 1)
+        fitting = (1 << (per_process.bit_length() - 1)) * world  # a power of two per process
         raise DataError(
             f"The training data has {n_segments} segments, fewer than one batch of {batch_size}.",
             f"Add training clips or use a smaller batch, e.g. --set train.batch_size={fitting}.",

@@ -15,177 +15,38 @@ bundle says so); ``last`` looks at no labels: the last epoch, the recipe's score
 
 from __future__ import annotations
 
-import copy
 import dataclasses
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 import torch
 
-from aegan.config.schema import Config, apply_sources, flatten, to_dict
-from aegan.dcase.clips import discover
-from aegan.errors import AeganError, DataError, UsageError
-from aegan.features.cache import FeatureSet, combined_scaler, load_or_compute, prepare_machine
+from aegan import plots
+from aegan.features.cache import combined_scaler
 from aegan.model.nets import Discriminator, Generator
-from aegan.model.registry import bundle_path
-from aegan.model.scores import MIN_TRAINING_CLIPS
-from aegan.paths import models_dir, runs_dir
-from aegan.progress import Progress, no_progress
+from aegan.progress import Progress
 from aegan.training import distributed, runs
-from aegan.training.batching import DeviceFeatures, check_batches
+from aegan.training.batching import DeviceFeatures
 from aegan.training.distributed import Rank, Reporter
-from aegan.training.runs import Checkpoint, EpochRecord
+from aegan.training.job import (
+    TrainCallbacks,
+    TrainingInterrupted,
+    TrainInputs,
+    TrainJob,
+    TrainResult,
+    check_inputs,
+    check_job,
+    load_inputs,
+)
+from aegan.training.runs import Checkpoint
 from aegan.training.selection import Validator, epoch_record, keep_best, save_selected
 from aegan.training.wgan import BatchReport, SpeedSettings, Trainer
-
-RESUMABLE_KEYS = ("train.epochs", "train.precision", "train.compile")
-"""Settings a resumed run may change: more epochs, other speed options."""
-
-
-class TrainingInterrupted(AeganError):
-    """Ctrl-C during training; the run folder holds the last complete epoch."""
-
-    exit_code = 130
-
-    def __init__(
-        self, message: str, hint: str | None = None, *, name: str = "", epochs_done: int = 0
-    ):
-        super().__init__(message, hint)
-        self.name = name
-        self.epochs_done = epochs_done
-
-
-@dataclass(frozen=True)
-class TrainJob:
-    """What to train (picklable: it travels to every rank's process)."""
-
-    cfg: Config
-    root: Path
-    name: str
-    resume: bool = False
-    force: bool = False  # replace a run or model of the same name
-
-
-@dataclass
-class TrainCallbacks:
-    """How a run reports: bars for long steps, each reported batch, each epoch, notes."""
-
-    progress: Progress = no_progress
-    on_batch: Callable[[BatchReport], None] | None = None
-    on_epoch: Callable[[EpochRecord], None] | None = None
-    on_note: Callable[[str], None] | None = None
-    report_interval: float = 0.5  # seconds between batch reports
-
-
-@dataclass(frozen=True)
-class TrainResult:
-    name: str
-    bundle: Path
-    run_dir: Path
-    selection: str  # "paper" or "last"
-    epoch: int  # the epoch whose weights the bundle holds (1-based)
-    epochs: int
-    score: str
-    figure_name: str
-    figure: float | None  # the dev test figure of that epoch and score, when validated
-    uses_test_labels: bool
-    history: tuple[EpochRecord, ...]
-
-
-@dataclass
-class TrainInputs:
-    train_sets: list[FeatureSet]
-    dev_test: FeatureSet | None
-
-    @property
-    def n_train_clips(self) -> int:
-        return sum(len(fs) for fs in self.train_sets)
-
 
 # ---------------------------------------------------------------- configs of resumed runs
 
 
-def resumed_config(saved: Config, config_file: Path | None, overrides: Iterable[str]) -> Config:
-    """A resumed run's config: the saved one with the given changes, of RESUMABLE_KEYS only."""
-    cfg = apply_sources(copy.deepcopy(saved), config_file, overrides)
-    check_resumable(saved, cfg)
-    return cfg
-
-
-def check_resumable(saved: Config, cfg: Config) -> None:
-    """Refuse to continue a run with settings that would make it a different run."""
-    before, after = flatten(to_dict(saved)), flatten(to_dict(cfg))
-    changed = [k for k in after if after[k] != before[k] and k not in RESUMABLE_KEYS]
-    if changed:
-        raise UsageError(
-            f"A resumed run keeps its settings; these differ from the run's: {', '.join(changed)}.",
-            f"Drop those options (only {', '.join(RESUMABLE_KEYS)} may change), "
-            "or start a new run without --resume.",
-        )
-
-
 # ---------------------------------------------------------------- checks and inputs
-
-
-def load_inputs(
-    cfg: Config, root: Path, progress: Progress = no_progress, with_test: bool = True
-) -> TrainInputs:
-    """The training features and, when present, the dev test features (computed or cached)."""
-    prepared = prepare_machine(cfg, root, progress, include_test=False)
-    train_sets = [p.features for name, p in prepared.items() if name.endswith("_train")]
-    dev_test = None
-    if with_test:
-        clips = discover(root, cfg.year, cfg.machine, "dev", "test")
-        if clips:
-            dev_test, _ = load_or_compute(clips, cfg.feat, "dev_test", progress)
-    return TrainInputs(train_sets, dev_test)
-
-
-def _check_job(job: TrainJob) -> None:
-    """The name, the output folders, and (resuming) the run's checkpoint and settings."""
-    runs.check_name(job.name)
-    for folder in (runs_dir(), models_dir()):
-        runs.ensure_writable(folder)
-    if not job.resume:
-        if runs.name_taken(job.name) and not job.force:
-            raise UsageError(
-                f"A run or model named {job.name!r} already exists.",
-                "Pick another --name, add --force to replace it, or add --resume to continue it.",
-            )
-        return
-    checkpoint = runs.read_checkpoint(runs.run_dir(job.name))
-    check_resumable(checkpoint.config, job.cfg)
-    if checkpoint.epoch > job.cfg.train.epochs:
-        raise UsageError(
-            f"Run {job.name!r} has done {checkpoint.epoch} epochs already, more than {job.cfg.train.epochs}.",
-            f"Resume with --epochs {checkpoint.epoch} or more.",
-        )
-    if checkpoint.epoch >= job.cfg.train.epochs and bundle_path(job.name).exists():
-        raise UsageError(
-            f"Run {job.name!r} has finished its {checkpoint.epoch} epochs and its model exists.",
-            f"To train further, resume with more epochs, e.g. --epochs {checkpoint.epoch + 10}.",
-        )
-
-
-def _check_inputs(cfg: Config, inputs: TrainInputs, world: int) -> None:
-    if inputs.n_train_clips < MIN_TRAINING_CLIPS:
-        raise DataError(
-            f"Only {inputs.n_train_clips} training clips; a model needs at least "
-            f"{MIN_TRAINING_CLIPS} (its embedding detectors compare each clip with its neighbours).",
-            "Add training clips or train on more of them (--set train_set=deval).",
-        )
-    frames, hop = cfg.feat.segment_frames, cfg.feat.segment_hop
-    segments = sum(len(fs.segment_starts(frames, hop)) for fs in inputs.train_sets)
-    check_batches(segments, cfg.train.batch_size, world)
-    if cfg.train.select == "paper" and inputs.dev_test is None:
-        raise DataError(
-            f"--select paper picks the epoch by the dev test set, and there is none for "
-            f"{cfg.machine} (DCASE {cfg.year}).",
-            "Use --select last (the last epoch and the recipe's score), or add dev_data/<machine>/test.",
-        )
 
 
 # ---------------------------------------------------------------- entry point
@@ -214,9 +75,9 @@ def train(
 
 def _prepare(job: TrainJob, world: int, progress: Progress) -> TrainInputs:
     """Every check a user can fail, then the features (computed once, cached for all ranks)."""
-    _check_job(job)
+    check_job(job)
     inputs = load_inputs(job.cfg, job.root, progress)
-    _check_inputs(job.cfg, inputs, world)
+    check_inputs(job.cfg, inputs, world)
     return inputs
 
 
@@ -302,6 +163,9 @@ def run_rank(
             state, rng = trainer.state_dict(), runs.rng_state(rank.device)
             checkpoint = Checkpoint(cfg, epoch + 1, state, [*checkpoint.history, record], best, rng)
             runs.save_checkpoint(runs.run_dir(job.name), checkpoint)
+            plots.plot_curves(
+                runs.run_dir(job.name) / runs.CURVES, checkpoint.history, cfg.detect.score
+            )
             saved = checkpoint.epoch
             report(("epoch", record))
         if not rank.is_main:
@@ -328,7 +192,8 @@ def _starting_point(job: TrainJob, rank: Rank) -> Checkpoint:
             checkpoint = runs.read_checkpoint(folder)
             if checkpoint.rng is not None:
                 runs.restore_rng(checkpoint.rng, rank.device)
-            runs.write_outputs(folder, checkpoint.history, job.cfg.detect.score)
+            runs.write_history(folder, checkpoint.history)
+            plots.plot_curves(folder / runs.CURVES, checkpoint.history, job.cfg.detect.score)
         else:
             runs.start_fresh(folder, job.cfg)
     checkpoint = distributed.broadcast_from_main(checkpoint, rank)

@@ -30,7 +30,8 @@ import numpy as np
 import torch
 
 from aegan import paths
-from aegan.config.schema import Config, config_from_dict, config_yaml, to_dict
+from aegan.config.keys import to_dict
+from aegan.config.schema import Config, config_from_dict, config_yaml
 from aegan.errors import AeganError, ModelError, UsageError
 from aegan.model.registry import bundle_path, published
 
@@ -66,6 +67,7 @@ class EpochRecord:
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
+        data["losses"] = {k: _json_number(v) for k, v in self.losses.items()}
         if self.figures is not None:
             data["figures"] = {k: _json_number(v) for k, v in self.figures.items()}
         return data
@@ -73,13 +75,15 @@ class EpochRecord:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> EpochRecord:
         record = cls(**data)
+        record.losses = {k: math.nan if v is None else v for k, v in record.losses.items()}
         if record.figures is not None:
             record.figures = {k: math.nan if v is None else v for k, v in record.figures.items()}
         return record
 
 
 def _json_number(value: float) -> float | None:
-    return None if math.isnan(value) else value
+    """JSON has no NaN or infinity: a diverged value is written as null (read back as NaN)."""
+    return value if math.isfinite(value) else None
 
 
 @dataclass
@@ -206,7 +210,7 @@ def latest_run(year: int, machine: str) -> str | None:
 
 
 def save_checkpoint(folder: Path, checkpoint: Checkpoint) -> Path:
-    """Write the checkpoint atomically, then the history and curves that mirror it."""
+    """Write the checkpoint atomically, then the history that mirrors it."""
     best = checkpoint.best
     payload = {
         "format": CHECKPOINT_FORMAT,
@@ -224,14 +228,8 @@ def save_checkpoint(folder: Path, checkpoint: Checkpoint) -> Path:
     target = folder / CHECKPOINT
     with paths.atomic_path(target) as tmp:
         torch.save(payload, tmp)
-    write_outputs(folder, checkpoint.history, checkpoint.config.detect.score)
+    write_history(folder, checkpoint.history)
     return target
-
-
-def write_outputs(folder: Path, history: list[EpochRecord], score: str) -> None:
-    """The history and curves files, as of ``history``."""
-    write_history(folder, history)
-    plot_curves(folder / CURVES, history, score)
 
 
 def read_checkpoint(folder: Path, map_location: str | torch.device = "cpu") -> Checkpoint:
@@ -266,35 +264,4 @@ def write_history(folder: Path, history: list[EpochRecord]) -> Path:
     target = folder / HISTORY
     lines = "".join(json.dumps(record.to_dict()) + "\n" for record in history)
     paths.write_text_atomic(target, lines)
-    return target
-
-
-def plot_curves(target: Path, history: list[EpochRecord], score: str) -> Path:
-    """Losses, and the official figure (best of all scores, and ``score``) per epoch."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
-
-    epochs = [r.epoch for r in history]
-    figure = Figure(figsize=(9, 3.6), layout="constrained")
-    losses, figures = figure.subplots(1, 2)
-    for key, label in (("loss_d", "critic"), ("loss_g", "generator"), ("recon", "reconstruction")):
-        losses.plot(epochs, [r.losses.get(key, math.nan) for r in history], label=label)
-    losses.set(xlabel="epoch", ylabel="loss", title="losses")
-    losses.legend()
-    validated = [r for r in history if r.figures]
-    if validated:
-        name = validated[0].figure_name
-        best = [math.nan if r.best_figure is None else 100 * r.best_figure for r in validated]
-        figures.plot([r.epoch for r in validated], best, label="best of all scores")
-        figures.plot([r.epoch for r in validated], [100 * r.figures[score] for r in validated],
-                     label=score)  # fmt: skip
-        figures.set(xlabel="epoch", ylabel=f"{name} (%)", title=f"dev test {name}")
-        figures.legend()
-    else:
-        figures.set_axis_off()
-        figures.text(0.5, 0.5, "no dev test set: not validated", ha="center", va="center")
-    with paths.atomic_path(target, suffix=".png") as tmp:
-        figure.savefig(tmp, format="png", dpi=100)
     return target

@@ -21,14 +21,17 @@ import numpy as np
 import torch
 
 from aegan.config.schema import Config
-from aegan.dcase.metrics import OFFICIAL_FIGURE, Evaluation, evaluate
+from aegan.dcase.evaluation import Evaluation
+from aegan.dcase.metrics import OFFICIAL_FIGURE, evaluate
 from aegan.errors import ModelError
 from aegan.features.cache import FeatureSet
 from aegan.features.segments import Scaler
-from aegan.model.detector import Detector, base_provenance
+from aegan.model.bundle import base_provenance
+from aegan.model.calibration import calibrate
+from aegan.model.embedding import EmbeddingDetectors
 from aegan.model.nets import Discriminator, Generator
 from aegan.model.registry import bundle_path
-from aegan.model.scores import EmbeddingDetectors, clip_embeddings, score_clips
+from aegan.model.scores import clip_embeddings, score_clips
 from aegan.progress import Progress, no_progress
 from aegan.training import runs
 from aegan.training.batching import DeviceFeatures
@@ -170,7 +173,7 @@ def save_selected(
         processes=processes,
     )
     selected_cfg = dataclasses.replace(cfg, detect=dataclasses.replace(cfg.detect, score=score))
-    detector = Detector.calibrate(
+    detector = calibrate(
         selected_cfg, generator.to(device), discriminator.to(device), train_sets,
         provenance=provenance, name=name, batch_size=cfg.train.batch_size, progress=progress,
     )  # fmt: skip

@@ -11,16 +11,9 @@ from aegan.config import schema as config
 from aegan.dcase import clips as dcase
 from aegan.errors import AudioError
 from aegan.features.audio import read_audio
-from aegan.features.cache import (
-    FeatureSet,
-    Scaler,
-    combined_scaler,
-    load_or_compute,
-    prepare_machine,
-    segment_view,
-    training_scaler,
-)
+from aegan.features.cache import FeatureSet, Scaler, combined_scaler, load_or_compute, segment_view
 from aegan.features.logmel import LogMel
+from aegan.features.prepare import prepare_machine, training_scaler
 from aegan.features.segments import segment_count
 from tests.conftest import write_tone
 

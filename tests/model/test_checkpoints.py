@@ -3,7 +3,8 @@ import torch
 
 from aegan.config import schema as config
 from aegan.errors import ModelError
-from aegan.model.checkpoints import import_checkpoint, networks_from_checkpoint, read_checkpoint
+from aegan.model.calibration import import_checkpoint
+from aegan.model.checkpoints import networks_from_checkpoint, read_checkpoint
 from aegan.model.detector import Detector
 from aegan.model.nets import Discriminator, Generator
 from tests.conftest import SMALL_NET

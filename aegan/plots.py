@@ -1,0 +1,163 @@
+"""Every picture aegan draws: anomaly maps, ROC curves, training curves.
+
+The one module that imports matplotlib (lazily, with the Agg canvas), so that
+nothing else pays its import time and no display is ever needed.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from aegan import paths
+from aegan.features.logmel import hz_to_mel, mel_to_hz
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from aegan.model.localize import Localization
+    from aegan.training.runs import EpochRecord
+
+
+def _figure(size: tuple[float, float], dpi: int = 100) -> Figure:
+    """A figure on an Agg canvas: no GUI backend is touched."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=size, dpi=dpi, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _png_bytes(fig: Figure) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+def _write_png(png: bytes, path: Path) -> Path:
+    with paths.atomic_path(Path(path)) as tmp:
+        tmp.write_bytes(png)
+    return Path(path)
+
+
+PANELS = (
+    ("input", "Input (scaled)", "level (0-1)"),
+    ("reconstruction", "Reconstruction (mean over overlapping segments)", "level (0-1)"),
+    ("mean_training", "Mean training spectrogram", "level (0-1)"),
+    ("anomaly_map", "Anomaly map |reconstruction - mean| (the original's)", "|difference|"),
+    ("residual", "Residual |input - reconstruction|", "|difference|"),
+)
+"""(array, panel title, colour-bar label), top to bottom."""
+
+
+HZ_TICKS = (0, 250, 500, 1000, 2000, 4000, 6000, 8000, 12000, 16000, 24000)
+
+
+PNG_SIZE_INCHES = (10.0, 12.0)
+
+
+PNG_DPI = 100
+
+
+def _cell_edges(result: Localization, nyquist: float) -> tuple[np.ndarray, np.ndarray]:
+    """Pixel edges: half a frame around each frame centre; mel midpoints between band centres.
+
+    The outer bands reach 0 Hz and the Nyquist frequency, as their filters do.
+    """
+    times = result.times
+    step = times[1] - times[0] if len(times) > 1 else 1.0
+    time_edges = np.append(times - step / 2, times[-1] + step / 2)
+    mels = hz_to_mel(result.frequencies)
+    inner = mel_to_hz((mels[1:] + mels[:-1]) / 2)
+    return time_edges, np.concatenate([[0.0], inner, [nyquist]])
+
+
+def render_png(result: Localization, title: str) -> bytes:
+    """The five panels stacked, sharing a time axis in seconds and a mel-scaled Hz axis."""
+    from matplotlib.ticker import FixedLocator, FormatStrFormatter
+
+    fig = _figure(PNG_SIZE_INCHES, PNG_DPI)
+    axes = fig.subplots(len(PANELS), 1, sharex=True)
+    time_edges, freq_edges = _cell_edges(result, result.sample_rate / 2)
+    for ax, (name, panel_title, bar_label) in zip(axes, PANELS, strict=True):
+        values = getattr(result, name)
+        is_level = bar_label.startswith("level")
+        mesh = ax.pcolormesh(
+            time_edges, freq_edges, values, cmap="magma" if is_level else "viridis",
+            vmin=0.0, vmax=1.0 if is_level else max(float(values.max()), 1e-6),
+            rasterized=True,
+        )  # fmt: skip
+        ax.set_yscale("function", functions=(hz_to_mel, mel_to_hz))
+        ax.set_ylim(freq_edges[0], freq_edges[-1])
+        ax.yaxis.set_major_locator(FixedLocator(HZ_TICKS))
+        ax.yaxis.set_major_formatter(FormatStrFormatter("%d"))
+        ax.set_ylabel("Frequency (Hz)")
+        ax.set_title(panel_title, loc="left", fontsize=10)
+        fig.colorbar(mesh, ax=ax, label=bar_label, pad=0.01, fraction=0.04)
+    axes[-1].set_xlabel("Time (s)")
+    fig.suptitle(title)
+    return _png_bytes(fig)
+
+
+def save_png(result: Localization, path: Path, title: str) -> Path:
+    """The five panels as a PNG (``PNG_SIZE_INCHES`` at ``PNG_DPI``), written atomically."""
+    return _write_png(render_png(result, title), path)
+
+
+def plot_curves(target: Path, history: list[EpochRecord], score: str) -> Path:
+    """Losses, and the official figure (best of all scores, and ``score``) per epoch."""
+    epochs = [r.epoch for r in history]
+    figure = _figure((9, 3.6))
+    losses, figures = figure.subplots(1, 2)
+    for key, label in (("loss_d", "critic"), ("loss_g", "generator"), ("recon", "reconstruction")):
+        losses.plot(epochs, [r.losses.get(key, math.nan) for r in history], label=label)
+    losses.set(xlabel="epoch", ylabel="loss", title="losses")
+    losses.legend()
+    validated = [r for r in history if r.figures]
+    if validated:
+        name = validated[0].figure_name
+        best = [math.nan if r.best_figure is None else 100 * r.best_figure for r in validated]
+        figures.plot([r.epoch for r in validated], best, label="best of all scores")
+        figures.plot([r.epoch for r in validated], [100 * r.figures[score] for r in validated],
+                     label=score)  # fmt: skip
+        figures.set(xlabel="epoch", ylabel=f"{name} (%)", title=f"dev test {name}")
+        figures.legend()
+    else:
+        figures.set_axis_off()
+        figures.text(0.5, 0.5, "no dev test set: not validated", ha="center", va="center")
+    return _write_png(_png_bytes(figure), target)
+
+
+def roc_png(
+    groups: Sequence[str], labels: np.ndarray, values: np.ndarray, kind: str, title: str
+) -> bytes | None:
+    """ROC curves, one per group (machine ID or section) that holds both classes.
+
+    None when no group has both classes.
+    """
+    from sklearn.metrics import roc_auc_score, roc_curve
+
+    fig = _figure((4.2, 4.0))
+    ax = fig.subplots()
+    drawn = 0
+    for group in sorted(set(groups)):
+        mask = np.array([g == group for g in groups])
+        if len(set(labels[mask])) < 2:
+            continue
+        fpr, tpr, _ = roc_curve(labels[mask], values[mask])
+        auc = 100 * roc_auc_score(labels[mask], values[mask])
+        ax.plot(fpr, tpr, label=f"{kind} {group} (AUC {auc:.2f}%)")
+        drawn += 1
+    if not drawn:
+        return None
+    ax.plot([0, 1], [0, 1], color="grey", linestyle=":", linewidth=1)
+    ax.set(xlabel="False positive rate", ylabel="True positive rate", xlim=(0, 1), ylim=(0, 1.01))
+    ax.set_title(title, fontsize=10)
+    ax.legend(loc="lower right", fontsize=8)
+    return _png_bytes(fig)

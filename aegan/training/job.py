@@ -1,0 +1,186 @@
+"""What a training run is: the job, its callbacks and result, and every check made before it starts.
+
+Everything a user can get wrong (the name, the output folders, a resumed
+run's settings, too little data, a batch larger than the data) is checked
+here, before any long work.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from aegan.config.keys import flatten, to_dict
+from aegan.config.schema import Config, apply_sources
+from aegan.dcase.clips import discover
+from aegan.errors import AeganError, DataError, UsageError
+from aegan.features.cache import FeatureSet, load_or_compute
+from aegan.features.prepare import prepare_machine
+from aegan.model.embedding import MIN_TRAINING_CLIPS
+from aegan.model.registry import bundle_path
+from aegan.paths import models_dir, runs_dir
+from aegan.progress import Progress, no_progress
+from aegan.training import runs
+from aegan.training.batching import check_batches
+from aegan.training.runs import EpochRecord
+from aegan.training.wgan import BatchReport
+
+RESUMABLE_KEYS = ("train.epochs", "train.precision", "train.compile")
+"""Settings a resumed run may change: more epochs, other speed options."""
+
+
+class TrainingInterrupted(AeganError):
+    """Ctrl-C during training; the run folder holds the last complete epoch."""
+
+    exit_code = 130
+
+    def __init__(
+        self, message: str, hint: str | None = None, *, name: str = "", epochs_done: int = 0
+    ):
+        super().__init__(message, hint)
+        self.name = name
+        self.epochs_done = epochs_done
+
+
+@dataclass(frozen=True)
+class TrainJob:
+    """What to train (picklable: it travels to every rank's process)."""
+
+    cfg: Config
+    root: Path
+    name: str
+    resume: bool = False
+    force: bool = False  # replace a run or model of the same name
+
+
+@dataclass
+class TrainCallbacks:
+    """How a run reports: bars for long steps, each reported batch, each epoch, notes."""
+
+    progress: Progress = no_progress
+    on_batch: Callable[[BatchReport], None] | None = None
+    on_epoch: Callable[[EpochRecord], None] | None = None
+    on_note: Callable[[str], None] | None = None
+    report_interval: float = 0.5  # seconds between batch reports
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    name: str
+    bundle: Path
+    run_dir: Path
+    selection: str  # "paper" or "last"
+    epoch: int  # the epoch whose weights the bundle holds (1-based)
+    epochs: int
+    score: str
+    figure_name: str
+    figure: float | None  # the dev test figure of that epoch and score, when validated
+    uses_test_labels: bool
+    history: tuple[EpochRecord, ...]
+
+
+@dataclass
+class TrainInputs:
+    train_sets: list[FeatureSet]
+    dev_test: FeatureSet | None
+
+    @property
+    def n_train_clips(self) -> int:
+        return sum(len(fs) for fs in self.train_sets)
+
+
+def resumed_config(saved: Config, config_file: Path | None, overrides: Iterable[str]) -> Config:
+    """A resumed run's config: the saved one with the given changes, of RESUMABLE_KEYS only."""
+    cfg = apply_sources(copy.deepcopy(saved), config_file, overrides)
+    check_resumable(saved, cfg)
+    return cfg
+
+
+def check_resumable(saved: Config, cfg: Config) -> None:
+    """Refuse to continue a run with settings that would make it a different run."""
+    before, after = flatten(to_dict(saved)), flatten(to_dict(cfg))
+    changed = [k for k in after if after[k] != before[k] and k not in RESUMABLE_KEYS]
+    if changed:
+        raise UsageError(
+            f"A resumed run keeps its settings; these differ from the run's: {', '.join(changed)}.",
+            f"Drop those options (only {', '.join(RESUMABLE_KEYS)} may change), "
+            "or start a new run without --resume.",
+        )
+
+
+def load_inputs(
+    cfg: Config, root: Path, progress: Progress = no_progress, with_test: bool = True
+) -> TrainInputs:
+    """The training features and, when present, the dev test features (computed or cached)."""
+    prepared = prepare_machine(cfg, root, progress, include_test=False)
+    train_sets = [p.features for name, p in prepared.items() if name.endswith("_train")]
+    dev_test = None
+    if with_test:
+        clips = discover(root, cfg.year, cfg.machine, "dev", "test")
+        if clips:
+            dev_test, _ = load_or_compute(clips, cfg.feat, "dev_test", progress)
+    return TrainInputs(train_sets, dev_test)
+
+
+def check_job(job: TrainJob) -> None:
+    """The name, the output folders, and (resuming) the run's checkpoint and settings."""
+    runs.check_name(job.name)
+    for folder in (runs_dir(), models_dir()):
+        runs.ensure_writable(folder)
+    if not job.resume:
+        if runs.name_taken(job.name) and not job.force:
+            raise UsageError(
+                f"A run or model named {job.name!r} already exists.",
+                "Pick another --name, add --force to replace it, or add --resume to continue it.",
+            )
+        return
+    checkpoint = runs.read_checkpoint(runs.run_dir(job.name))
+    check_resumable(checkpoint.config, job.cfg)
+    if checkpoint.epoch > job.cfg.train.epochs:
+        raise UsageError(
+            f"Run {job.name!r} has done {checkpoint.epoch} epochs already, more than {job.cfg.train.epochs}.",
+            f"Resume with --epochs {checkpoint.epoch} or more.",
+        )
+    if checkpoint.epoch >= job.cfg.train.epochs and bundle_path(job.name).exists():
+        raise UsageError(
+            f"Run {job.name!r} has finished its {checkpoint.epoch} epochs and its model exists.",
+            f"To train further, resume with more epochs, e.g. --epochs {checkpoint.epoch + 10}.",
+        )
+
+
+def check_inputs(cfg: Config, inputs: TrainInputs, world: int) -> None:
+    if inputs.n_train_clips < MIN_TRAINING_CLIPS:
+        raise DataError(
+            f"Only {inputs.n_train_clips} training clips; a model needs at least "
+            f"{MIN_TRAINING_CLIPS} (its embedding detectors compare each clip with its neighbours).",
+            "Add training clips or train on more of them (--set train_set=deval).",
+        )
+    frames, hop = cfg.feat.segment_frames, cfg.feat.segment_hop
+    segments = sum(len(fs.segment_starts(frames, hop)) for fs in inputs.train_sets)
+    check_batches(segments, cfg.train.batch_size, world)
+    if cfg.train.select == "paper" and inputs.dev_test is None:
+        raise DataError(
+            f"--select paper picks the epoch by the dev test set, and there is none for "
+            f"{cfg.machine} (DCASE {cfg.year}).",
+            "Use --select last (the last epoch and the recipe's score), or add dev_data/<machine>/test.",
+        )
+
+
+def resumed_run(
+    year: int, machine: str, name: str | None, config_file: Path | None, overrides: Iterable[str]
+) -> tuple[Config, str]:
+    """The config and name of the run to continue: the named one or this machine's latest."""
+    name = name or runs.latest_run(year, machine)
+    if name is None:
+        raise UsageError(
+            f"There is no run of {machine} (DCASE {year}) to resume.", "Start one without --resume."
+        )
+    saved = runs.read_checkpoint(runs.run_dir(name)).config
+    if (saved.year, saved.machine) != (year, machine):
+        raise UsageError(
+            f"Run {name!r} trains {saved.machine} (DCASE {saved.year}), not {machine} (DCASE {year}).",
+            f"Resume it with `aegan train {saved.machine} --year {saved.short_year} --name {name} --resume`.",
+        )
+    return resumed_config(saved, config_file, overrides), name
