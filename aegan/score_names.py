@@ -19,7 +19,7 @@ SCORE_NAMES: tuple[str, ...] = (
     "G_z_2_sum", "G_z_2_min", "G_z_2_max", "G_z_1_sum", "G_z_1_min", "G_z_1_max",
     "G_z_cos_sum", "G_z_cos_min", "G_z_cos_max",
 )  # fmt: skip
-"""The 19 anomaly scores, in the original code's order (SPEC section 5)."""
+"""The 19 anomaly scores, in the original code's order (docs/method.md section 5)."""
 
 D_SCORE_NAMES: tuple[str, ...] = tuple(n for n in SCORE_NAMES if n.startswith("D_"))
 G_SCORE_NAMES: tuple[str, ...] = tuple(n for n in SCORE_NAMES if n.startswith("G_"))

@@ -33,7 +33,7 @@ def dropped_when_narrow(header: str) -> bool:
 
 
 def rich_table(head: list[str], body: list[list[str]], title: str, caption: str) -> Table:
-    from aegan.results.report import is_text_column
+    from aegan.results.tables import is_text_column
 
     table = Table(
         title=title, caption=caption, box=box.SIMPLE_HEAD,
@@ -55,7 +55,7 @@ def narrow_columns(head: list[str], body: list[list[str]]) -> tuple[list[str], l
 
 def rich_tables(report: Report, width: int) -> list[Table]:
     """One table per year and test set, fitted to ``width`` columns by leaving out name columns."""
-    from aegan.results.report import table_cells, table_note, table_title
+    from aegan.results.tables import table_cells, table_note, table_title
 
     tables = []
     for entry in report.tables:

@@ -21,7 +21,7 @@ RECIPES_FILE = "recipes.yaml"
 
 @dataclass(frozen=True)
 class PublishedModel:
-    """A published checkpoint and the dev-set figure the paper reports for it (SPEC section 7)."""
+    """A published checkpoint and the dev-set figure the paper reports for it (docs/method.md section 7)."""
 
     name: str
     year: int

@@ -32,7 +32,7 @@ PRECISIONS = ("fp32", "bf16")
 
 @dataclass
 class FeatureConfig:
-    """Log-mel settings (SPEC section 2); the model input is n_mels x segment_frames."""
+    """Log-mel settings (docs/method.md section 2); the model input is n_mels x segment_frames."""
 
     sample_rate: int = 16000
     n_fft: int = 2048
@@ -45,7 +45,7 @@ class FeatureConfig:
 
 @dataclass
 class NetConfig:
-    """Network hyper-parameters (SPEC section 3)."""
+    """Network hyper-parameters (docs/method.md section 3)."""
 
     isize: int = 128
     nz: int = 256
@@ -60,7 +60,7 @@ class NetConfig:
 
 @dataclass
 class TrainConfig:
-    """WGAN-GP training with feature matching (SPEC section 4)."""
+    """WGAN-GP training with feature matching (docs/method.md section 4)."""
 
     epochs: int = 60
     batch_size: int = 512

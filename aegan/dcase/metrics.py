@@ -1,7 +1,7 @@
 """DCASE 2020 / 2022 Task 2 figures of merit (submission files: ``submission``).
 
 The figures follow the original AEGAN-AD code and the official evaluators
-(SPEC section 6), for all anomaly scores at once:
+(docs/method.md section 6), for all anomaly scores at once:
 
 - 2020, per machine ID: AUC and pAUC (sklearn ``roc_auc_score`` with
   ``max_fpr``, the McClish-standardised partial AUC). Machine-type figures are

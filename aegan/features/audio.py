@@ -1,4 +1,4 @@
-"""Reading audio and turning it into log-mel spectrograms (SPEC section 2).
+"""Reading audio and turning it into log-mel spectrograms (docs/method.md section 2).
 
 The log-mel transform reproduces librosa's ``melspectrogram`` followed by
 ``power_to_db(ref=1.0)`` (the original research code's pipeline) with torch, so

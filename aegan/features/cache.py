@@ -1,4 +1,4 @@
-"""Feature cache, scaling statistics and segmenting (SPEC section 2).
+"""Feature cache, scaling statistics and segmenting (docs/method.md section 2).
 
 A ``FeatureSet`` holds the raw log-mel (dB) spectrograms of a list of clips as
 one array of shape (n_mels, total_frames), the clips laid end to end, plus the

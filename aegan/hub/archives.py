@@ -2,7 +2,7 @@
 the dataset tree, and what is already there.
 
 Each machine type's data comes in three zips (dev; additional train; eval
-test; SPEC section 1; ``aegan/dcase/facts.yaml``). An archive is checked so that no entry can land outside
+test; docs/method.md section 1; ``aegan/dcase/facts.yaml``). An archive is checked so that no entry can land outside
 the target folder, unpacked into a staging folder, and its audio moved to
 ``<root>/<subset>_data/<machine>/<split>/``. A marker file remembers a
 finished archive, so a second fetch needs no network.

@@ -1,4 +1,4 @@
-"""Anomaly localisation: where in time and frequency a clip departs from normal (SPEC section 8).
+"""Anomaly localisation: where in time and frequency a clip departs from normal (docs/method.md section 8).
 
 The original's method: reconstruct every segment of a clip, rebuild a
 full-length reconstruction in which each frame column is the mean of that

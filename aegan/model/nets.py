@@ -1,4 +1,4 @@
-"""The AEGAN-AD networks (SPEC section 3): an autoencoder generator and a critic.
+"""The AEGAN-AD networks (docs/method.md section 3): an autoencoder generator and a critic.
 
 The module tree and layer order follow the original code exactly, so that the
 published checkpoints load with ``strict=True`` and no renaming: the generator

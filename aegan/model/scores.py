@@ -1,4 +1,4 @@
-"""The 19 anomaly scores of AEGAN-AD (SPEC section 5), batched across clips.
+"""The 19 anomaly scores of AEGAN-AD (docs/method.md section 5), batched across clips.
 
 For a clip's segments X: z = Enc(X), r = Dec(z), z' = Enc(r). The 15 generator
 scores compare r with X (space ``x``) or z' with z (space ``z``) per segment,
@@ -11,17 +11,24 @@ Higher always means more anomalous; a NaN score becomes float32 max.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import NamedTuple
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from aegan.errors import DataError, UsageError
+from aegan.model.batches import (
+    Batch,
+    SegmentArray,
+    Transform,
+    batches,
+    check_batch_size,
+    place,
+    segment_counts,
+)
 from aegan.model.embedding import EmbeddingDetectors
 from aegan.model.nets import Discriminator, Generator, embedding_dim
 from aegan.progress import Progress, no_progress
@@ -33,13 +40,6 @@ from aegan.score_names import (
     nan_to_max,
     score_index,
 )
-
-SegmentArray = np.ndarray | torch.Tensor
-"""One clip's segments, (S, H, W) or (S, 1, H, W); numpy arrays may be memory-mapped."""
-
-Transform = Callable[[torch.Tensor], torch.Tensor]
-"""Applied to each batch on the device before the networks, e.g. feature scaling."""
-
 
 # ---------------------------------------------------------------- per segment
 
@@ -107,84 +107,6 @@ def segment_outputs(
 # ---------------------------------------------------------------- batching across clips
 
 
-class _Batch(NamedTuple):
-    segments: torch.Tensor  # (B, 1, H, W) on the device
-    clip_ids: torch.Tensor  # (B,) int64 on the CPU: the clip of each segment
-    clips_done: int  # clips whose last segment is in this or an earlier batch
-
-
-def _segment_counts(clips: Sequence[SegmentArray], isize: int) -> np.ndarray:
-    """Each clip's number of segments, after checking its shape fits the model."""
-    counts = np.empty(len(clips), dtype=np.int64)
-    for i, clip in enumerate(clips):
-        shape = tuple(clip.shape)
-        fits = shape[-2:] == (isize, isize) and (
-            len(shape) == 3 or (len(shape) == 4 and shape[1] == 1)
-        )
-        if not fits:
-            raise DataError(
-                f"Clip {i} has segments of shape {shape}; the model needs "
-                f"(segments, {isize}, {isize}) or (segments, 1, {isize}, {isize}).",
-                "Compute the features with the settings the model was trained with.",
-            )
-        if shape[0] == 0:
-            raise DataError(
-                f"Clip {i} has no segments: it is shorter than one {isize}-frame model input.",
-                "Score only clips at least as long as the model input.",
-            )
-        counts[i] = shape[0]
-    return counts
-
-
-def _concatenate(pieces: list[SegmentArray]) -> torch.Tensor:
-    """One fresh tensor from slices of several clips (numpy memmaps are read only here)."""
-    if all(isinstance(piece, torch.Tensor) for piece in pieces):
-        return torch.cat(pieces)
-    return torch.from_numpy(np.concatenate([np.asarray(piece) for piece in pieces]))
-
-
-def _batches(
-    clips: Sequence[SegmentArray],
-    counts: np.ndarray,
-    batch_size: int,
-    device: torch.device,
-    dtype: torch.dtype,
-    transform: Transform | None = None,
-) -> Iterator[_Batch]:
-    """Consecutive segments of all clips, batch_size at a time, crossing clip boundaries."""
-    offsets = np.concatenate([[0], np.cumsum(counts)])
-    for start in range(0, int(offsets[-1]), batch_size):
-        end = min(start + batch_size, int(offsets[-1]))
-        first = int(np.searchsorted(offsets, start, side="right")) - 1
-        stop = int(np.searchsorted(offsets, end, side="left"))
-        clip_range = range(first, stop)
-        lows = [max(start - offsets[i], 0) for i in clip_range]
-        highs = [min(end, offsets[i + 1]) - offsets[i] for i in clip_range]
-        pieces = [clips[i][lo:hi] for i, lo, hi in zip(clip_range, lows, highs, strict=True)]
-        segments = _concatenate(pieces)
-        segments = segments.reshape(-1, 1, *segments.shape[-2:]).to(device=device, dtype=dtype)
-        if transform is not None:
-            segments = transform(segments)
-        ids = np.repeat(np.arange(first, stop), np.subtract(highs, lows))
-        done = int(np.searchsorted(offsets[1:], end, side="right"))
-        yield _Batch(segments, torch.from_numpy(ids), done)
-
-
-def _place(device: str | torch.device | None, *modules: nn.Module) -> torch.device:
-    """The device to score on: the nets' own, or the one given (the nets move there)."""
-    if device is None:
-        return next(modules[0].parameters()).device
-    device = torch.device(device)
-    for module in modules:
-        module.to(device)
-    return device
-
-
-def _check_batch_size(batch_size: int) -> None:
-    if batch_size < 1:
-        raise UsageError(f"The batch size must be positive; got {batch_size}.")
-
-
 # ---------------------------------------------------------------- per clip
 
 
@@ -234,25 +156,25 @@ def _scored_batches(
     transform: Transform | None,
     progress: Progress | None,
     task: str,
-) -> tuple[np.ndarray, Iterator[_Batch]]:
+) -> tuple[np.ndarray, Iterator[Batch]]:
     """Each clip's segment count, and its segments batched across clips on the nets' device.
 
     The one batching loop of scoring: checks the clips, places the nets and
     reports progress (clips done) as the caller consumes the batches.
     """
-    _check_batch_size(batch_size)
+    check_batch_size(batch_size)
     report = progress or no_progress
-    counts = _segment_counts(clips, nets[-1].config.isize)
-    device = _place(device, *nets)
+    counts = segment_counts(clips, nets[-1].config.isize)
+    device = place(device, *nets)
     dtype = next(nets[0].parameters()).dtype
 
-    def batches() -> Iterator[_Batch]:
+    def reported() -> Iterator[Batch]:
         report(task, 0, len(clips))
-        for batch in _batches(clips, counts, batch_size, device, dtype, transform):
+        for batch in batches(clips, counts, batch_size, device, dtype, transform):
             yield batch
             report(task, batch.clips_done, len(clips))
 
-    return counts, batches()
+    return counts, reported()
 
 
 def score_clips(

@@ -12,14 +12,8 @@ import json
 from typing import Any
 
 from aegan.results.html import to_html
-from aegan.results.report import (
-    Report,
-    is_text_column,
-    table_cells,
-    table_note,
-    table_records,
-    table_title,
-)
+from aegan.results.report import Report
+from aegan.results.tables import is_text_column, table_cells, table_note, table_records, table_title
 
 
 def _markdown_cell(text: str) -> str:

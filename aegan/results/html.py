@@ -18,15 +18,8 @@ from aegan import plots
 from aegan.dcase.facts import edition
 from aegan.dcase.metrics import sanitize_scores
 from aegan.paths import SCORES_FILE
-from aegan.results.report import (
-    Report,
-    ReportTable,
-    ResultRow,
-    is_text_column,
-    table_cells,
-    table_note,
-    table_title,
-)
+from aegan.results.report import Report, ReportTable, ResultRow
+from aegan.results.tables import is_text_column, table_cells, table_note, table_title
 
 
 def read_scores(folder: Path, score: str) -> tuple[list[str], np.ndarray, np.ndarray]:

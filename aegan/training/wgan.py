@@ -1,4 +1,4 @@
-"""One epoch of AEGAN-AD training: WGAN-GP with feature matching (SPEC section 4).
+"""One epoch of AEGAN-AD training: WGAN-GP with feature matching (docs/method.md section 4).
 
 Per batch x: a critic step ``L_D = -mean D(x) + mean D(r) + lambda_gp * GP``
 with ``r = G(x)`` detached, then (every ``ncritic`` batches) a generator step

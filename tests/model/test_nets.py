@@ -10,7 +10,7 @@ from aegan.config.schema import NetConfig
 from aegan.errors import ModelError
 from aegan.model.nets import Discriminator, Generator, embedding_dim
 
-# The published checkpoints' state-dict entries, written out from SPEC section 3
+# The published checkpoints' state-dict entries, written out from docs/method.md section 3
 # (isize 128, nz 256, ndf 32, ngf 32), independently of aegan.model.nets.
 
 
