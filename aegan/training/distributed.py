@@ -28,7 +28,7 @@ from typing import Any
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
-from torch.distributed.nn.functional import all_gather as differentiable_all_gather
+from torch.distributed import _functional_collectives as funcol
 from torch.nn.parallel import DistributedDataParallel
 
 from aegan.errors import AeganError
@@ -110,11 +110,11 @@ def gather_rows(tensor: torch.Tensor, rank: Rank) -> torch.Tensor:
     """
     if not rank.distributed:
         return tensor
-    if not tensor.requires_grad:
-        parts = [torch.empty_like(tensor) for _ in range(rank.world)]
-        dist.all_gather(parts, tensor.contiguous())
-        return torch.cat(parts)
-    return torch.cat(differentiable_all_gather(tensor))
+    # The functional collective is differentiable: its backward reduce-scatters
+    # (sums) the gradient of the gathered rows back to the rank that sent them.
+    # wait_tensor turns its asynchronous result into a plain tensor.
+    gathered = funcol.all_gather_single(tensor.contiguous(), 0, dist.group.WORLD)
+    return funcol.wait_tensor(gathered)
 
 
 def barrier(rank: Rank) -> None:
