@@ -14,8 +14,7 @@ from pathlib import Path
 from aegan.config.schema import Config
 from aegan.dcase.clips import discover, subsets_of, training_clips
 from aegan.errors import DataError
-from aegan.features.cache import FeatureSet, combined_scaler, load_or_compute
-from aegan.features.segments import Scaler
+from aegan.features.cache import FeatureSet, load_or_compute
 from aegan.progress import Progress, no_progress
 
 
@@ -65,9 +64,9 @@ def prepare_machine(
     return prepared
 
 
-def training_scaler(prepared: dict[str, PreparedSet]) -> Scaler:
-    """Scaling statistics of the training sets among ``prepared``."""
+def training_sets(prepared: dict[str, PreparedSet]) -> list[FeatureSet]:
+    """The training feature sets among ``prepared`` (what scaling and calibration use)."""
     sets = [p.features for name, p in prepared.items() if name.endswith("_train")]
     if not sets:
         raise DataError("No training features to compute scaling statistics from.")
-    return combined_scaler(sets)
+    return sets

@@ -36,13 +36,6 @@ class Scaler:
     def __call__(self, x: torch.Tensor | np.ndarray):
         return (x - self.center) / self.half_range
 
-    def inverse(self, x: torch.Tensor | np.ndarray):
-        return x * self.half_range + self.center
-
-
-def segment_count(n_frames: int, frames: int, hop: int = 1) -> int:
-    return 0 if n_frames < frames else (n_frames - frames) // hop + 1
-
 
 def segment_view(spec: np.ndarray, frames: int, hop: int = 1) -> np.ndarray:
     """Windows of ``frames`` columns every ``hop`` columns: (S, n_mels, frames), a view."""

@@ -17,7 +17,7 @@ import torch
 
 from aegan.config.schema import Config
 from aegan.features.cache import FeatureSet, combined_scaler
-from aegan.features.prepare import prepare_machine
+from aegan.features.prepare import prepare_machine, training_sets
 from aegan.features.segments import Scaler
 from aegan.model.bundle import base_provenance
 from aegan.model.checkpoints import networks_from_checkpoint
@@ -101,7 +101,7 @@ def import_checkpoint(
     """
     generator, discriminator, recorded = networks_from_checkpoint(path, cfg)
     prepared = prepare_machine(cfg, root, progress, include_test=False)
-    train_sets = [p.features for key, p in prepared.items() if key.endswith("_train")]
+    train_sets = training_sets(prepared)
     provenance = base_provenance(
         "imported",
         checkpoint=Path(path).name,

@@ -17,7 +17,7 @@ from aegan.config.schema import Config, apply_sources
 from aegan.dcase.clips import discover
 from aegan.errors import AeganError, DataError, UsageError
 from aegan.features.cache import FeatureSet, load_or_compute
-from aegan.features.prepare import prepare_machine
+from aegan.features.prepare import prepare_machine, training_sets
 from aegan.model.embedding import MIN_TRAINING_CLIPS
 from aegan.model.registry import bundle_path
 from aegan.paths import models_dir, runs_dir
@@ -115,7 +115,7 @@ def load_inputs(
 ) -> TrainInputs:
     """The training features and, when present, the dev test features (computed or cached)."""
     prepared = prepare_machine(cfg, root, progress, include_test=False)
-    train_sets = [p.features for name, p in prepared.items() if name.endswith("_train")]
+    train_sets = training_sets(prepared)
     dev_test = None
     if with_test:
         clips = discover(root, cfg.year, cfg.machine, "dev", "test")

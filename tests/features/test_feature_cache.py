@@ -11,10 +11,10 @@ from aegan.config import schema as config
 from aegan.dcase import clips as dcase
 from aegan.errors import AudioError
 from aegan.features.audio import read_audio
-from aegan.features.cache import FeatureSet, Scaler, combined_scaler, load_or_compute, segment_view
+from aegan.features.cache import FeatureSet, combined_scaler, load_or_compute
 from aegan.features.logmel import LogMel
-from aegan.features.prepare import prepare_machine, training_scaler
-from aegan.features.segments import segment_count
+from aegan.features.prepare import prepare_machine, training_sets
+from aegan.features.segments import Scaler, segment_view
 from tests.conftest import write_tone
 
 SMALL = config.FeatureConfig(n_mels=32, segment_frames=32)
@@ -105,14 +105,14 @@ def test_clip_shorter_than_one_segment_is_refused(tmp_path):
 def test_segments_are_strided_views_of_the_spectrogram(n_frames, frames, hop):
     spec = np.arange(4 * n_frames, dtype=np.float32).reshape(4, n_frames)
     segs = segment_view(spec, frames, hop)
-    assert segs.shape == (segment_count(n_frames, frames, hop), 4, frames)
+    assert segs.shape == ((n_frames - frames) // hop + 1, 4, frames)
     assert np.shares_memory(segs, spec)
     for s in range(segs.shape[0]):
         np.testing.assert_array_equal(segs[s], spec[:, s * hop : s * hop + frames])
 
 
 def test_ten_second_clip_gives_186_segments():
-    assert segment_count(313, 128, 1) == 186
+    assert len(segment_view(np.zeros((4, 313), np.float32), 128, 1)) == 186
 
 
 def test_segment_starts_index_every_clip(tmp_path):
@@ -126,7 +126,6 @@ def test_scaler_maps_training_range_to_unit_interval():
     scaler = Scaler(max=10.0, min=-70.0)
     values = np.array([-70.0, -30.0, 10.0])
     np.testing.assert_allclose(scaler(values), [-1.0, 0.0, 1.0])
-    np.testing.assert_allclose(scaler.inverse(scaler(values)), values)
 
 
 def test_prepare_machine_uses_training_statistics_of_all_training_sets(tmp_path):
@@ -141,7 +140,7 @@ def test_prepare_machine_uses_training_statistics_of_all_training_sets(tmp_path)
     cfg = config.load_config(22, "fan", overrides=["train_set=deval", *SMALL_SET])
     prepared = prepare_machine(cfg, tmp_path)
     assert set(prepared) == {"dev_train", "eval_train", "dev_test"}
-    scaler = training_scaler(prepared)
+    scaler = combined_scaler(training_sets(prepared))
     both = [prepared["dev_train"].features, prepared["eval_train"].features]
     assert scaler == combined_scaler(both)
     everything = np.concatenate([np.asarray(f.data).ravel() for f in both])
