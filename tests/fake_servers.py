@@ -29,6 +29,7 @@ import io
 import json
 import re
 import socket
+import stat
 import threading
 import time
 import urllib.parse
@@ -149,11 +150,16 @@ class FakeHub:
                 record.files[relative] = path.read_bytes()
 
 
-def zip_bytes(entries: dict[str, bytes]) -> bytes:
+def zip_bytes(entries: dict[str, bytes], symlinks: tuple[str, ...] = ()) -> bytes:
+    """A zip of ``entries``; each name in ``symlinks`` is a symbolic link pointing outside."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         for name, data in entries.items():
             archive.writestr(name, data)
+        for name in symlinks:
+            info = zipfile.ZipInfo(name)
+            info.external_attr = (stat.S_IFLNK | 0o777) << 16
+            archive.writestr(info, "../../outside")
     return buffer.getvalue()
 
 

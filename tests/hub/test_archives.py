@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import io
 import json
-import stat
-import zipfile
 from datetime import datetime
 from pathlib import Path
 
 import pytest
+from fake_servers import zip_bytes
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -32,15 +30,7 @@ def wav_entries(prefix: str, split: str, count: int = 3) -> dict[str, bytes]:
 
 
 def write_zip(path: Path, entries: dict[str, bytes], symlinks: tuple[str, ...] = ()) -> Path:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, data in entries.items():
-            archive.writestr(name, data)
-        for name in symlinks:
-            info = zipfile.ZipInfo(name)
-            info.external_attr = (stat.S_IFLNK | 0o777) << 16
-            archive.writestr(info, "../../outside")
-    path.write_bytes(buffer.getvalue())
+    path.write_bytes(zip_bytes(entries, symlinks))
     return path
 
 

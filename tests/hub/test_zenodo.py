@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import io
-import stat
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -19,20 +16,6 @@ from aegan.hub import zenodo as datasets
 pytest_plugins = ["fake_servers"]  # the fake_hub, hub_settings and closed_port_url fixtures
 
 BACKOFF = 0.001
-
-
-def make_zip(entries: dict[str, bytes], symlinks: tuple[str, ...] = ()) -> bytes:
-    if not symlinks:
-        return zip_bytes(entries)
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, data in entries.items():
-            archive.writestr(name, data)
-        for name in symlinks:
-            info = zipfile.ZipInfo(name)
-            info.external_attr = (stat.S_IFLNK | 0o777) << 16
-            archive.writestr(info, "/etc/passwd")
-    return buffer.getvalue()
 
 
 def clips(prefix: str, split: str, count: int = 3) -> dict[str, bytes]:
@@ -60,7 +43,7 @@ def test_md5_mismatch_is_refused_and_the_file_removed(
     fake_hub: FakeHub, hub_settings: HubSettings, tmp_path: Path
 ) -> None:
     fake_hub.zenodo[6355122] = ZenodoRecord(
-        {"dev_fan.zip": make_zip(clips("fan/train/", "train"))},
+        {"dev_fan.zip": zip_bytes(clips("fan/train/", "train"))},
         md5_override={"dev_fan.zip": "0" * 32},
     )
     with pytest.raises(DownloadError) as caught:
@@ -94,14 +77,14 @@ def test_dcase_archives_map_year_machine_and_split() -> None:
 def serve_2022_fan(fake_hub: FakeHub) -> None:
     """Three archives with different top folders, plus the evaluator's ground truth."""
     fake_hub.zenodo[6355122] = ZenodoRecord(
-        {"dev_fan.zip": make_zip(clips("fan/train/", "train") | clips("fan/test/", "test", 2))}
+        {"dev_fan.zip": zip_bytes(clips("fan/train/", "train") | clips("fan/test/", "test", 2))}
     )
     fake_hub.zenodo[6462969] = ZenodoRecord(
-        {"eval_data_fan_train.zip": make_zip(clips("eval_data/fan/train/", "train", 4))},
+        {"eval_data_fan_train.zip": zip_bytes(clips("eval_data/fan/train/", "train", 4))},
         links="content",
     )
     fake_hub.zenodo[6586456] = ZenodoRecord(
-        {"eval_data_fan_test.zip": make_zip(clips("dev_data/fan/test/", "test", 5))}
+        {"eval_data_fan_test.zip": zip_bytes(clips("dev_data/fan/test/", "test", 5))}
     )
     for relative in datasets.ground_truth_sources(2022, "fan", HubSettings()):
         fake_hub.raw[f"{EVALUATOR_2022_PATH}/{relative}"] = b"section_03_0000.wav,1\n"
@@ -193,7 +176,7 @@ def test_unsafe_archive_is_refused_and_nothing_extracted(
     fake_hub: FakeHub, hub_settings: HubSettings, tmp_path: Path, entry: str, reason: str
 ) -> None:
     entries = clips("fan/train/", "train") | clips("fan/test/", "test") | {entry: b"evil"}
-    fake_hub.zenodo[6355122] = ZenodoRecord({"dev_fan.zip": make_zip(entries)})
+    fake_hub.zenodo[6355122] = ZenodoRecord({"dev_fan.zip": zip_bytes(entries)})
     root = tmp_path / "root"
     with pytest.raises(DataError) as caught:
         datasets.fetch_dataset(2022, "fan", "dev", root, hub_settings, backoff=BACKOFF)
@@ -204,7 +187,7 @@ def test_unsafe_archive_is_refused_and_nothing_extracted(
 
 def test_archive_with_a_symlink_is_refused(tmp_path: Path) -> None:
     zip_path = tmp_path / "dev_fan.zip"
-    zip_path.write_bytes(make_zip(clips("fan/train/", "train"), symlinks=("fan/train/x.wav",)))
+    zip_path.write_bytes(zip_bytes(clips("fan/train/", "train"), symlinks=("fan/train/x.wav",)))
     archive = archives.Archive(6355122, "dev_fan.zip", "dev", ("train",))
     with pytest.raises(DataError, match="symbolic link"):
         archives.extract_archive(zip_path, tmp_path / "root", "fan", archive)
@@ -213,7 +196,7 @@ def test_archive_with_a_symlink_is_refused(tmp_path: Path) -> None:
 
 def test_archive_without_the_expected_split_is_reported(tmp_path: Path) -> None:
     zip_path = tmp_path / "dev_fan.zip"
-    zip_path.write_bytes(make_zip(clips("fan/train/", "train")))
+    zip_path.write_bytes(zip_bytes(clips("fan/train/", "train")))
     archive = archives.Archive(6355122, "dev_fan.zip", "dev", ("train", "test"))
     with pytest.raises(DataError, match=r"no test/ folder.*top level holds: fan"):
         archives.extract_archive(zip_path, tmp_path, "fan", archive)
