@@ -1,4 +1,4 @@
-"""aegan: AEGAN-AD anomalous sound detection for machines (DCASE 2020 / 2022 Task 2).
+"""aegan: AEGAN-AD anomalous sound detection for machines (DCASE Task 2, 2020 to 2026).
 
 from aegan import Detector
 detector = Detector.load("fan22")

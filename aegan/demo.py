@@ -14,6 +14,7 @@ could not learn the target domain from two clips per section.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +23,7 @@ import torch
 from aegan import paths
 from aegan.config import schema as config
 from aegan.dcase.clips import SYNTHETIC_MARKER
+from aegan.dcase.facts import short_year
 from aegan.model.bundle import base_provenance
 from aegan.model.calibration import calibrate
 from aegan.model.detector import Detector
@@ -43,6 +45,22 @@ DEMO_OVERRIDES = (
     "train.select=last", "detect.score=G_x_2_sum",
 )  # fmt: skip
 """The 2022 fan recipe at a size a CPU trains in minutes; the score is fixed beforehand."""
+DEMO_YEAR = DEMO_SPEC.year
+
+
+def demo_spec(year: int = DEMO_YEAR) -> SynthSpec:
+    """The demo's synthetic fan data set in the layout of ``year`` (canonical; 2024: first-shot)."""
+    return dataclasses.replace(DEMO_SPEC, year=year)
+
+
+def model_name(year: int = DEMO_YEAR) -> str:
+    """``demo-fan22``, or the edition's own name (``demo-fan24``)."""
+    return f"demo-fan{short_year(year)}"
+
+
+def data_folder(folder: Path, year: int = DEMO_YEAR) -> Path:
+    """Where the demo writes its data set: ``data`` (2022) or ``data24``, one tree per edition."""
+    return folder / ("data" if year == DEMO_YEAR else f"data{short_year(year)}")
 
 
 @dataclass
@@ -59,16 +77,17 @@ class DemoResult:
         return which.evaluation.scores[which.chosen].official
 
 
-def demo_config() -> config.Config:
-    return config.load_config(22, "fan", overrides=DEMO_OVERRIDES)
+def demo_config(year: int = DEMO_YEAR) -> config.Config:
+    return config.load_config(year, "fan", overrides=DEMO_OVERRIDES)
 
 
-def ensure_dataset(root: Path, progress: Progress = no_progress) -> Path:
+def ensure_dataset(root: Path, progress: Progress = no_progress, year: int = DEMO_YEAR) -> Path:
     """Write the synthetic data set once; a later demo reuses it (and its feature cache)."""
+    spec = demo_spec(year)
     marker = root / SYNTHETIC_MARKER
-    if marker.is_file() and marker.read_text(encoding="utf-8") == spec_json(DEMO_SPEC):
+    if marker.is_file() and marker.read_text(encoding="utf-8") == spec_json(spec):
         return root
-    write_dataset(root, DEMO_SPEC, progress)
+    write_dataset(root, spec, progress)
     return root
 
 
@@ -78,19 +97,24 @@ def untrained_assessment(cfg: config.Config, root: Path, progress: Progress) -> 
     torch.manual_seed(cfg.train.seed)
     detector = calibrate(
         cfg, Generator(cfg.net), Discriminator(cfg.net), inputs.train_sets,
-        provenance=base_provenance("untrained"), name=f"{MODEL_NAME}-untrained", progress=progress,
+        provenance=base_provenance("untrained"), name=f"{model_name(cfg.year)}-untrained",
+        progress=progress,
     )  # fmt: skip
-    out = paths.results_dir() / f"{MODEL_NAME}-untrained" / "dev"
+    out = paths.results_dir() / f"{model_name(cfg.year)}-untrained" / "dev"
     return assess(detector, root, "dev", out_dir=out, progress=progress)
 
 
-def run_demo(folder: Path, callbacks: TrainCallbacks | None = None) -> DemoResult:
-    """Data, an untrained baseline, training, testing; the model is saved as ``demo-fan22``."""
+def run_demo(
+    folder: Path, callbacks: TrainCallbacks | None = None, year: int = DEMO_YEAR
+) -> DemoResult:
+    """Data, an untrained baseline, training, testing; the model is saved as ``demo-fan22``
+    (``demo-fan24`` for ``year`` 2024: the same demo on a first-shot data set)."""
     callbacks = callbacks or TrainCallbacks()
-    root = ensure_dataset(folder / "data", callbacks.progress)
-    cfg = demo_config()
+    root = ensure_dataset(data_folder(folder, year), callbacks.progress, year)
+    cfg = demo_config(year)
     untrained = untrained_assessment(cfg, root, callbacks.progress)
-    training = train(TrainJob(cfg, root, MODEL_NAME, force=True), [torch.device("cpu")], callbacks)
+    job = TrainJob(cfg, root, model_name(year), force=True)
+    training = train(job, [torch.device("cpu")], callbacks)
     assert training is not None  # a single process is always rank 0
     trained = assess(Detector.load(training.bundle), root, "dev", progress=callbacks.progress)
     return DemoResult(root, untrained, training, trained)

@@ -140,7 +140,7 @@ class FakeHub:
             record.files[archive.name] = zip_bytes(entries)
         truth = root / "ground_truth"
         published = edition(year).ground_truth
-        for path in sorted(truth.rglob("*.csv")):
+        for path in sorted(truth.rglob("*.csv")) if published else ():
             relative = path.relative_to(truth).as_posix()
             if published.zenodo_record is None:
                 raw_path = f"/{published.github_repo}/{published.github_ref}/{relative}"

@@ -23,7 +23,7 @@ from aegan.cli.train import train
 
 app = typer.Typer(
     name="aegan",
-    help="AEGAN-AD: anomalous sound detection for machines (DCASE 2020 / 2022 Task 2).",
+    help="AEGAN-AD: anomalous sound detection for machines (DCASE Task 2, 2020 to 2026).",
     no_args_is_help=True,
     rich_markup_mode="rich",
     pretty_exceptions_enable=False,

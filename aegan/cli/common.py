@@ -108,7 +108,7 @@ def print_json(data: Any) -> None:
 # ---------------------------------------------------------------- options
 
 YearOption = Annotated[
-    str, typer.Option("--year", "-y", help="DCASE edition: 20 or 22 (or 2020 / 2022).")
+    str, typer.Option("--year", "-y", help="DCASE edition: 20 to 26 (or 2020 to 2026).")
 ]
 
 

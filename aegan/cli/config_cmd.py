@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from typing import Annotated
 
 import typer
@@ -24,7 +25,9 @@ def show(
     machine: Annotated[
         str | None, typer.Argument(help="Machine type; omit for the user settings.")
     ] = None,
-    year: Annotated[str, typer.Option("--year", "-y", help="DCASE edition: 20 or 22.")] = "22",
+    year: Annotated[
+        str, typer.Option("--year", "-y", help="DCASE edition: 20 to 26 (or 2020 to 2026).")
+    ] = "22",
     config: ConfigOption = None,
     set_: SetOption = None,
 ) -> None:
@@ -35,8 +38,14 @@ def show(
     if machine is None:
         text = yaml.safe_dump(to_dict(settings_mod.load_settings()), sort_keys=False)
     else:
-        text = config_mod.config_yaml(load_config(year, machine, config, set_))
-    console.print(text.rstrip(), highlight=False, markup=False)
+        from aegan.config.recipes import recipe_origin
+        from aegan.dcase.facts import MachineType
+
+        cfg = load_config(year, machine, config, set_)
+        origin = recipe_origin(MachineType(cfg.year, cfg.machine))
+        comment = textwrap.wrap(f"recipe: {origin}", 86)
+        text = "".join(f"# {line}\n" for line in comment) + config_mod.config_yaml(cfg)
+    console.print(text.rstrip(), highlight=False, markup=False, soft_wrap=True)
 
 
 @app.command("path")

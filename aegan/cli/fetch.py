@@ -78,7 +78,7 @@ FetchYearOption = Annotated[
     typer.Option(
         "--year",
         "-y",
-        help="DCASE edition (20 or 22) of machine types given with --data (default 22), "
+        help="DCASE edition (20 to 26) of machine types given with --data (default 22), "
         "or of what --list shows.",
     ),
 ]

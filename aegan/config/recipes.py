@@ -45,15 +45,72 @@ def _raw() -> dict[str, Any]:
     return data
 
 
+def borrowed_from(year: int) -> int | None:
+    """The year whose recipes an edition without published ones borrows (recipes.yaml)."""
+    borrow = _raw().get("borrow") or {}
+    return int(borrow["from"]) if year in (borrow.get("years") or ()) else None
+
+
 def year_defaults(year: int) -> dict[str, Any]:
-    """Dotted config keys every machine type of a year starts from."""
-    return dict(_raw()["defaults"].get(year) or {})
+    """Dotted config keys every machine type of a year starts from (borrowed where none)."""
+    source = borrowed_from(year) or year
+    return dict(_raw()["defaults"].get(source) or {})
+
+
+def _own_recipe(year: int, name: str) -> dict[str, Any]:
+    entry = (_raw()["recipes"].get(year) or {}).get(name) or {}
+    return dict(entry.get("config") or {})
+
+
+def _fit_subsets(machine: MachineType, config: dict[str, Any]) -> dict[str, Any]:
+    """Train on the subsets that hold the machine type; no dev test set, no paper selection."""
+    subsets = edition(machine.year).subsets_of(machine.name)
+    if "dev" not in subsets:
+        return {**config, "train_set": "eval", "train.select": "last"}
+    if "eval" not in subsets and config.get("train_set", "dev") != "dev":
+        return {**config, "train_set": "dev"}
+    return config
 
 
 def recipe(machine: MachineType) -> dict[str, Any]:
-    """The published config of a machine type (dotted keys); empty when none was published."""
-    entry = (_raw()["recipes"].get(machine.year) or {}).get(machine.name) or {}
-    return dict(entry.get("config") or {})
+    """The config of a machine type's recipe (dotted keys): its published one, or borrowed.
+
+    Editions without published recipes borrow (``recipes.yaml``, ``borrow``);
+    empty when there is nothing to apply over the year's defaults.
+    """
+    own = _own_recipe(machine.year, machine.name)
+    source = borrowed_from(machine.year)
+    config = _own_recipe(source, machine.name) if source and not own else own
+    return _fit_subsets(machine, config)
+
+
+def recipe_origin(machine: MachineType) -> str:
+    """Which recipe a machine type trains with, and why, in words (bundles, config show)."""
+    year, name = machine.year, machine.name
+    source = borrowed_from(year)
+    if _own_recipe(year, name):
+        text = f"the published DCASE {year} recipe of {name}"
+    elif source is None:
+        text = f"the DCASE {year} defaults (no recipe was published for {name})"
+    elif _own_recipe(source, name):
+        text = (
+            f"the DCASE {source} recipe of {name}, "
+            f"as no AEGAN-AD recipe was published for DCASE {year}"
+        )
+    else:
+        text = (
+            f"the DCASE {source} defaults, as no AEGAN-AD recipe was published for "
+            f"DCASE {year} and DCASE {source} has none for {name}"
+        )
+    subsets = edition(year).subsets_of(name)
+    if "dev" not in subsets:
+        text += (
+            f"; {name} is an eval-only machine type, so it trains on its eval training "
+            "data and keeps the last epoch (there is no labelled dev test set)"
+        )
+    elif "eval" not in subsets:
+        text += f"; {name} is not in the DCASE {year} eval set, so it trains on dev data only"
+    return text
 
 
 @functools.cache

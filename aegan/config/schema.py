@@ -107,7 +107,7 @@ class Config:
 
 
 def base_config(machine: MachineType) -> Config:
-    """Year defaults plus the machine's published recipe."""
+    """Year defaults plus the machine's recipe (published or borrowed: ``recipes.recipe_origin``)."""
     cfg = Config(year=machine.year, machine=machine.name)
     for key, value in {**year_defaults(machine.year), **recipe(machine)}.items():
         set_key(cfg, key, value)

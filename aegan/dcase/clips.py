@@ -28,9 +28,16 @@ AUDIO_SUFFIXES = (".wav", ".flac")
 _NAME_MACHINE_ID = re.compile(r"^(?:(?P<label>normal|anomaly)_)?id_(?P<group>\d+)_(?P<index>\d+)$")
 _NAME_SECTION = re.compile(
     r"^section_(?P<group>\d+)_(?P<domain>source|target)_(?P<split>train|test)_"
-    r"(?P<label>normal|anomaly)_(?P<index>\d+)(?:_(?P<attrs>.+))?$"
+    r"(?P<label>normal|anomaly)_(?P<index>\d+)(?:_(?P<attrs>.*))?$"
 )
-_NAME_SECTION_EVAL = re.compile(r"^section_(?P<group>\d+)_(?P<index>\d+)$")
+_NAME_SECTION_EVAL = re.compile(
+    r"^section_(?P<group>\d+)_(?:(?P<domain>source|target)_test_)?(?P<index>\d+)$"
+)
+"""Unlabelled eval test clips: section_03_0000.wav, or with the domain (2021) section_03_source_test_0000.wav."""
+_NAME_SUPPLEMENTAL = re.compile(
+    r"^section_(?P<group>\d+)_(?P<kind>[A-Za-z]+)_(?P<index>\d+)(?:_(?P<attrs>.*))?$"
+)
+"""Supplementary recordings (2025): section_00_machine_0001_<attrs>.wav (clean machine sound or noise)."""
 
 
 @dataclass(frozen=True)
@@ -90,6 +97,13 @@ def split_attributes(tail: str) -> tuple[tuple[str, str], ...]:
     return tuple(zip(keys, values, strict=True))
 
 
+def _attributes(tail: str | None, year: int) -> tuple[tuple[str, str], ...]:
+    """The attribute pairs of a name's tail; none for an empty or withheld tail (noAttribute)."""
+    if not tail or tail == edition(year).attributeless:
+        return ()
+    return split_attributes(tail)
+
+
 def parse_clip_name(path: Path | str, year: int, machine: str, subset: str, split: str) -> Clip:
     """Parse a clip's file name; raise a DataError naming the file if it does not fit.
 
@@ -111,10 +125,16 @@ def parse_clip_name(path: Path | str, year: int, machine: str, subset: str, spli
                     label=None if label is None else int(label == "anomaly"),
                 )
         expected = "normal_id_00_00000000.wav, anomaly_id_02_00000003.wav or id_05_00000252.wav"
+    elif split == edition(year).supplemental:
+        match = _NAME_SUPPLEMENTAL.match(stem)
+        if match:
+            attrs = _attributes(match["attrs"], year)
+            return Clip(**common, group=match["group"], index=match["index"], attributes=attrs)
+        expected = "section_00_machine_0001_<attributes>.wav"
     else:
         match = _NAME_SECTION.match(stem)
         if match and match["split"] == split:
-            attrs = split_attributes(match["attrs"]) if match["attrs"] else ()
+            attrs = _attributes(match["attrs"], year)
             return Clip(
                 **common,
                 group=match["group"],
@@ -125,7 +145,9 @@ def parse_clip_name(path: Path | str, year: int, machine: str, subset: str, spli
             )
         match = _NAME_SECTION_EVAL.match(stem)
         if match and split == "test":
-            return Clip(**common, group=match["group"], index=match["index"])
+            return Clip(
+                **common, group=match["group"], index=match["index"], domain=match["domain"]
+            )
         expected = f"section_00_source_{split}_normal_0000_<attributes>.wav" + (
             " or section_03_0000.wav" if split == "test" else ""
         )

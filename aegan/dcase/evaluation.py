@@ -12,13 +12,16 @@ from typing import Any
 
 from aegan.errors import DataError
 
+_DOMAIN_PAUC = ("pauc_source", "pauc_target")
+
 
 @dataclass(frozen=True)
 class GroupFigures:
     """The figures of one machine ID (2020) or section (2022) for one score.
 
     ``auc`` is over all clips of the group; ``auc_source`` and ``auc_target``
-    exist for 2022 only. NaN marks a figure whose clips hold one class only.
+    exist where domains do (2021 on), ``pauc_source`` and ``pauc_target`` in
+    2021 only. NaN marks a figure whose clips hold one class only.
     """
 
     group: str
@@ -27,10 +30,12 @@ class GroupFigures:
     pauc: float
     auc_source: float | None = None
     auc_target: float | None = None
+    pauc_source: float | None = None
+    pauc_target: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"group": self.group, "n_clips": self.n_clips}
-        for key in ("auc", "auc_source", "auc_target", "pauc"):
+        for key in ("auc", "auc_source", "auc_target", "pauc", *_DOMAIN_PAUC):
             value = getattr(self, key)
             if value is not None:
                 data[key] = _json_float(value)
@@ -39,7 +44,9 @@ class GroupFigures:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> GroupFigures:
         optional = {
-            key: _read_float(data[key]) for key in ("auc_source", "auc_target") if key in data
+            key: _read_float(data[key])
+            for key in ("auc_source", "auc_target", *_DOMAIN_PAUC)
+            if key in data
         }
         return cls(
             group=str(data["group"]),

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
@@ -26,6 +26,9 @@ NAMINGS = ("machine_id", "section")
 FIGURES = ("average", "hmean")
 """Official figures: mean of AUC and pAUC (2020), harmonic mean over sections (2021 on)."""
 TRUTH_FORMATS = ("eval_data_list", "per_section")
+DOMAIN_RULES = ("separate", "shared_anomalies")
+"""How figures treat domains: each on its own clips (2021), or with the section's anomalies (2022 on)."""
+SUBSETS = ("dev", "eval")
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,12 @@ class ArchiveFact:
     file: str
     subset: str
     splits: tuple[str, ...]
+    renamed: Mapping[str, str] = field(default_factory=dict)
+    extra: tuple[str, ...] = ()
+
+    def file_of(self, machine: str) -> str:
+        """The zip's name for one machine type (a re-published zip has its own name)."""
+        return self.renamed.get(machine) or self.file.format(machine=machine)
 
 
 @dataclass(frozen=True)
@@ -63,8 +72,20 @@ class Edition:
     naming: str
     official_figure: str
     archives: tuple[ArchiveFact, ...]
-    ground_truth: GroundTruthFact
+    ground_truth: GroundTruthFact | None
     sections: Mapping[str, tuple[str, ...]]
+    subset_machines: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    domains: str | None = None
+    supplemental: str | None = None
+    attributeless: str | None = None
+
+    def machines_in(self, subset: str) -> tuple[str, ...]:
+        """The machine types of the dev or eval set (2023 on they differ)."""
+        return self.subset_machines.get(subset, self.machines)
+
+    def subsets_of(self, machine: str) -> tuple[str, ...]:
+        """The subsets (dev, eval) that hold a machine type."""
+        return tuple(s for s in SUBSETS if machine in self.machines_in(s))
 
     @property
     def has_domains(self) -> bool:
@@ -106,25 +127,53 @@ def _edition(year: int, raw: Mapping[str, Any]) -> Edition:
     naming, figure = raw.get("naming"), raw.get("official_figure")
     _require(naming in NAMINGS, f"{year}: naming must be one of {', '.join(NAMINGS)}")
     _require(figure in FIGURES, f"{year}: official_figure must be one of {', '.join(FIGURES)}")
-    truth = dict(raw["ground_truth"])
+    sections = {subset: tuple(groups) for subset, groups in (raw.get("sections") or {}).items()}
+    _require(naming != "section" or bool(sections.get("eval")), f"{year}: sections.eval is missing")
+    domains = raw.get("domains")
+    _require(
+        (naming == "section") == (domains in DOMAIN_RULES),
+        f"{year}: domains must be one of {', '.join(DOMAIN_RULES)} exactly where naming is section",
+    )
+    machines = raw["machines"]
+    per_subset = (
+        {s: tuple(machines.get(s) or ()) for s in SUBSETS} if isinstance(machines, dict) else {}
+    )
+    _require(not per_subset or all(per_subset.values()), f"{year}: machines.dev or .eval is empty")
+    every = tuple(dict.fromkeys(m for s in SUBSETS for m in per_subset.get(s, machines)))
+    return Edition(
+        year=int(year),
+        machines=every,
+        naming=naming,
+        official_figure=figure,
+        archives=tuple(
+            ArchiveFact(
+                int(a["record"]),
+                a["file"],
+                a["subset"],
+                tuple(a["splits"]),
+                dict(a.get("renamed") or {}),
+                tuple(a.get("extra") or ()),
+            )
+            for a in raw["archives"]
+        ),
+        ground_truth=_ground_truth(year, raw.get("ground_truth")),
+        sections=sections,
+        subset_machines=per_subset,
+        domains=domains,
+        supplemental=raw.get("supplemental"),
+        attributeless=raw.get("attributeless"),
+    )
+
+
+def _ground_truth(year: int, raw: Mapping[str, Any] | None) -> GroundTruthFact | None:
+    if raw is None:
+        return None
+    truth = dict(raw)
     _require(
         truth.get("format") in TRUTH_FORMATS,
         f"{year}: ground_truth.format must be one of {', '.join(TRUTH_FORMATS)}",
     )
-    sections = {subset: tuple(groups) for subset, groups in (raw.get("sections") or {}).items()}
-    _require(naming != "section" or bool(sections.get("eval")), f"{year}: sections.eval is missing")
-    return Edition(
-        year=int(year),
-        machines=tuple(raw["machines"]),
-        naming=naming,
-        official_figure=figure,
-        archives=tuple(
-            ArchiveFact(int(a["record"]), a["file"], a["subset"], tuple(a["splits"]))
-            for a in raw["archives"]
-        ),
-        ground_truth=GroundTruthFact(**{**truth, "files": dict(truth["files"])}),
-        sections=sections,
-    )
+    return GroundTruthFact(**{**truth, "files": dict(truth["files"])})
 
 
 @functools.cache
@@ -148,12 +197,17 @@ MACHINES: dict[int, tuple[str, ...]] = {year: e.machines for year, e in editions
 
 def _year_hint() -> str:
     options = [f"--year {short_year(y)}" for y in YEARS]
+    if len(options) > 3:  # a range reads better than seven options
+        return (
+            f"Use --year {short_year(YEARS[0])} to {short_year(YEARS[-1])} "
+            f"(or {YEARS[0]} to {YEARS[-1]}); the editions are {', '.join(map(str, YEARS))}."
+        )
     listed = options[0] if len(options) == 1 else f"{', '.join(options[:-1])} or {options[-1]}"
     return f"Use {listed} (or {' / '.join(str(y) for y in YEARS)})."
 
 
 def parse_year(year: int | str) -> int:
-    """A DCASE year as given by a user (20, 22, 2020, 2022, as int or str) -> 2020, 2022."""
+    """A DCASE year as given by a user (20 to 26 or 2020 to 2026, as int or str) -> 2020..2026."""
     text = str(year).strip()
     value = int(text) if text.isdigit() else -1
     if value < 100 and 2000 + value in YEARS:

@@ -7,6 +7,10 @@ source and layout each edition states in ``facts.yaml``:
 - 2022: Kota-Dohi/dcase2022_evaluator, ``ground_truth_data/`` and
   ``ground_truth_domain/``, one CSV per machine type and section.
 - 2020: ``eval_data_list.csv`` (Zenodo record 3951620), one block per machine type.
+- 2021, 2023-2025: the official baseline's ``datasets/eval_data_list_<year>.csv``
+  (nttcslab/dcase2023_task2_baseline_ae), one block per machine type of rows
+  ``eval_name,labelled_name``; the labelled name carries domain and label.
+- 2026: not published yet.
 
 A ground-truth folder is laid out exactly as those files are, so a checkout of
 the evaluator works as is.
@@ -19,7 +23,7 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from aegan.dcase.clips import Clip
+from aegan.dcase.clips import Clip, ClipNameError, parse_clip_name
 from aegan.dcase.facts import GroundTruthFact, edition, short_year
 from aegan.errors import DataError
 
@@ -43,6 +47,8 @@ def ground_truth_files(year: int, machine: str) -> list[str]:
     """
     facts = edition(year)
     truth = facts.ground_truth
+    if truth is None:
+        return []
     if truth.format == "eval_data_list":
         return [truth.files["list"]]
     return [
@@ -55,6 +61,8 @@ def ground_truth_files(year: int, machine: str) -> list[str]:
 def ground_truth_origin(year: int) -> str:
     """Where an edition's ground truth is published, in words (the hub builds the URLs)."""
     truth = edition(year).ground_truth
+    if truth is None:
+        return "nowhere yet"
     if truth.zenodo_record is not None:
         return f"Zenodo record {truth.zenodo_record}"
     return f"the GitHub repository {truth.github_repo}"
@@ -140,8 +148,20 @@ class _Reader:
             truth.update({name: (labels[name], DOMAIN_CODES[domains[name]]) for name in labels})
         return truth
 
+    def labelled(self, path: Path, row: Sequence[str]) -> tuple[int, str | None]:
+        """Label and domain from a row's labelled name (2021 on: two columns)."""
+        if len(row) >= 3:
+            return _binary(row[2], path, row), None
+        try:
+            clip = parse_clip_name(row[1].strip(), self.year, self.machine, "dev", "test")
+        except ClipNameError:
+            raise _malformed(path, row) from None
+        if clip.label is None:  # an unlabelled name: not the official list
+            raise _malformed(path, row)
+        return clip.label, clip.domain
+
     def eval_data_list(self) -> GroundTruth:
-        """Rows of ``eval_data_list.csv``: a machine-type line, then ``name,labelled_name,label``."""
+        """Rows of an eval data list: a machine-type line, then ``name,labelled_name[,label]``."""
         relative = edition(self.year).ground_truth.files["list"]
         path = self.folder / relative
         truth: GroundTruth = {}
@@ -150,9 +170,9 @@ class _Reader:
             if len(row) < 2:
                 current = row[0].strip()
             elif current is not None and current.lower() == self.machine.lower():
-                if len(row) < 3:
+                if len(row) < 3 and edition(self.year).naming != "section":
                     raise _malformed(path, row)
-                truth[row[0].strip()] = (_binary(row[2], path, row), None)
+                truth[row[0].strip()] = self.labelled(path, row)
         if not truth:
             raise DataError(
                 f"{path} holds no ground truth for {self.machine}.",
@@ -173,7 +193,13 @@ def read_ground_truth(
     missing file's message name its URL.
     """
     reader = _Reader(Path(folder), year, machine, sources)
-    if edition(year).ground_truth.format == "eval_data_list":
+    facts = edition(year).ground_truth
+    if facts is None:
+        raise DataError(
+            f"The DCASE {year} eval test labels are not published yet.",
+            "Test on the dev set (--split dev).",
+        )
+    if facts.format == "eval_data_list":
         return reader.eval_data_list()
     return reader.per_section()
 

@@ -1,4 +1,4 @@
-"""DCASE 2020 / 2022 Task 2 figures of merit (submission files: ``submission``).
+"""DCASE Task 2 figures of merit, 2020 to 2026 (submission files: ``submission``).
 
 The figures follow the original AEGAN-AD code and the official evaluators
 (docs/method.md section 6), for all anomaly scores at once:
@@ -11,7 +11,13 @@ The figures follow the original AEGAN-AD code and the official evaluators
   target-domain anomalies, ``auc_target`` symmetrically, ``pauc`` over all
   clips of the section (``auc``, over all clips, is the evaluator's
   "AUC (all)" column). ``hmean`` is the harmonic mean of all 3 x n_sections
-  values, each floored at machine epsilon; it is the official figure.
+  values, each floored at machine epsilon; it is the official figure. 2023 on
+  (one section per machine type) the same, as nttcslab/dcase2023_task2_evaluator
+  and dcase2024_task2_evaluator compute it.
+- 2021, per section and domain (y-kawagu/dcase2021_task2_evaluator): AUC and
+  pAUC of each domain over that domain's clips only (``auc_source``,
+  ``pauc_source``, ``auc_target``, ``pauc_target``); ``hmean`` is the harmonic
+  mean of all 4 x n_sections values, floored at machine epsilon.
 
 Scores are made rankable first: NaN becomes float32 max (as the original
 does), +-inf becomes +-float32 max.
@@ -45,14 +51,21 @@ EPSILON = sys.float_info.epsilon
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 _GROUP_COLUMNS = {
-    "average": (("auc", "AUC"), ("pauc", "pAUC")),
-    "hmean": (("auc_source", "AUC src"), ("auc_target", "AUC tgt"), ("pauc", "pAUC")),
+    None: (("auc", "AUC"), ("pauc", "pAUC")),
+    "shared_anomalies": (("auc_source", "AUC src"), ("auc_target", "AUC tgt"), ("pauc", "pAUC")),
+    "separate": (
+        ("auc_source", "AUC src"),
+        ("pauc_source", "pAUC src"),
+        ("auc_target", "AUC tgt"),
+        ("pauc_target", "pAUC tgt"),
+    ),
 }
+"""(figure, header) per group, by how an edition treats domains (``facts.yaml`` domains)."""
 
 OFFICIAL_FIGURE = {year: e.official_figure for year, e in editions().items()}
 """The summary key each year ranks scores and selects epochs by (``facts.yaml``)."""
 
-GROUP_COLUMNS = {year: _GROUP_COLUMNS[figure] for year, figure in OFFICIAL_FIGURE.items()}
+GROUP_COLUMNS = {year: _GROUP_COLUMNS[e.domains] for year, e in editions().items()}
 """(figure, column header) of each year's per-ID / per-section figures."""
 SUMMARY_COLUMNS = {
     year: (*GROUP_COLUMNS[year], (figure, figure)) for year, figure in OFFICIAL_FIGURE.items()
@@ -104,11 +117,15 @@ def _group_figures(
         "auc": auc_columns(labels, scores),
         "pauc": auc_columns(labels, scores, max_fpr),
     }
-    if edition(year).has_domains:
-        anomalous = labels == 1
-        for key, in_domain in (("auc_source", ~target), ("auc_target", target)):
+    rule = edition(year).domains
+    anomalous = labels == 1
+    for domain, in_domain in (("source", ~target), ("target", target)):
+        if rule == "shared_anomalies":
             chosen = in_domain | anomalous
-            figures[key] = auc_columns(labels[chosen], scores[chosen])
+            figures[f"auc_{domain}"] = auc_columns(labels[chosen], scores[chosen])
+        elif rule == "separate":
+            figures[f"auc_{domain}"] = auc_columns(labels[in_domain], scores[in_domain])
+            figures[f"pauc_{domain}"] = auc_columns(labels[in_domain], scores[in_domain], max_fpr)
     return figures
 
 
@@ -117,7 +134,7 @@ def _summaries(year: int, figures: Mapping[str, np.ndarray]) -> dict[str, np.nda
     if OFFICIAL_FIGURE[year] == "average":
         auc, pauc = mean_defined(figures["auc"]), mean_defined(figures["pauc"])
         return {"auc": auc, "pauc": pauc, "average": (auc + pauc) / 2}
-    columns = ("auc_source", "auc_target", "pauc")
+    columns = tuple(key for key, _ in GROUP_COLUMNS[year])
     summary = {key: hmean_defined(figures[key]) for key in columns}
     summary["hmean"] = hmean_defined(np.concatenate([figures[key] for key in columns]))
     return summary

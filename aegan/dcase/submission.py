@@ -15,11 +15,31 @@ from aegan.errors import DataError, UsageError
 from aegan.paths import write_text_atomic
 
 
-def submission_file_name(year: int, machine: str, group: str, kind: str = "anomaly_score") -> str:
-    """Official file name; ``kind`` is "anomaly_score" or (2022) "decision_result"."""
+def submission_file_name(
+    year: int, machine: str, group: str, kind: str = "anomaly_score", domain: str | None = None
+) -> str:
+    """Official file name; ``kind`` is "anomaly_score" or (2021 on) "decision_result".
+
+    2021's evaluator reads one file per section and domain (``domain`` given).
+    """
     if edition(year).naming == "machine_id":
         return f"{kind}_{machine}_id_{group}.csv"
+    if edition(year).domains == "separate":
+        return f"{kind}_{machine}_section_{group}_{domain}_test.csv"
     return f"{kind}_{machine}_section_{group}_test.csv"
+
+
+def _file_groups(year: int, clips: Sequence[Clip]) -> list[tuple[str, str | None]]:
+    """(group, domain) of each submission file: per domain too where the evaluator wants it."""
+    if edition(year).domains != "separate":
+        return [(group, None) for group in sorted({clip.group for clip in clips})]
+    missing = [clip for clip in clips if clip.domain not in ("source", "target")]
+    if missing:
+        raise DataError(
+            f"DCASE {year} submission files are per domain, and {missing[0].name} has none.",
+            "Apply the official ground truth first.",
+        )
+    return sorted({(clip.group, clip.domain) for clip in clips})
 
 
 def _write_rows(path: Path, names: Sequence[str], values: Sequence[str]) -> Path:
@@ -39,9 +59,10 @@ def write_submission(
 ) -> list[Path]:
     """Write the official per-group CSVs (rows ``file_name,value``, sorted by name, no header).
 
-    2020: ``anomaly_score_<mt>_id_<id>.csv``. 2022:
+    2020: ``anomaly_score_<mt>_id_<id>.csv``. 2022 on:
     ``anomaly_score_<mt>_section_<ss>_test.csv`` and, when ``decisions`` (0/1)
-    are given, ``decision_result_<mt>_section_<ss>_test.csv``. The official
+    are given, ``decision_result_<mt>_section_<ss>_test.csv``; 2021 the same
+    per section and domain, ``..._section_<ss>_<source|target>_test.csv``. The official
     evaluators pair rows with the ground truth by sorted order, so the rows
     are sorted by file name. ``year`` and ``machine`` are canonical
     (``MachineType``). Returns the paths written.
@@ -64,12 +85,16 @@ def write_submission(
             )
     folder = Path(folder)
     written = []
-    for group in sorted({clip.group for clip in clips}):
-        rows = sorted((clip.name, i) for i, clip in enumerate(clips) if clip.group == group)
+    for group, domain in _file_groups(year, clips):
+        rows = sorted(
+            (clip.name, i)
+            for i, clip in enumerate(clips)
+            if clip.group == group and (domain is None or clip.domain == domain)
+        )
         names = [name for name, _ in rows]
-        path = folder / submission_file_name(year, machine, group)
+        path = folder / submission_file_name(year, machine, group, domain=domain)
         written.append(_write_rows(path, names, [repr(float(values[i])) for _, i in rows]))
         if flags is not None:
-            path = folder / submission_file_name(year, machine, group, "decision_result")
+            path = folder / submission_file_name(year, machine, group, "decision_result", domain)
             written.append(_write_rows(path, names, [str(int(flags[i])) for _, i in rows]))
     return written

@@ -39,21 +39,24 @@ class Archive:
     name: str
     subset: str
     splits: tuple[str, ...]
+    extra: tuple[str, ...] = ()
 
 
 def dcase_archives(year: int, machine: str, split: str) -> list[Archive]:
     """The Zenodo zips holding one machine's data (``facts.yaml``): ``split`` is dev, eval or all.
 
-    ``year`` and ``machine`` are canonical (``MachineType``).
+    Only the subsets that hold the machine type count (2023 on, a type is in the
+    dev or the eval set). ``year`` and ``machine`` are canonical (``MachineType``).
     """
     if split not in DATASET_SPLITS:
         raise UsageError(
             f"Unknown data split {split!r}.", f"Use one of: {', '.join(DATASET_SPLITS)}."
         )
+    facts = edition(year)
     return [
-        Archive(fact.record, fact.file.format(machine=machine), fact.subset, fact.splits)
-        for fact in edition(year).archives
-        if split in ("all", fact.subset)
+        Archive(fact.record, fact.file_of(machine), fact.subset, fact.splits, fact.extra)
+        for fact in facts.archives
+        if split in ("all", fact.subset) and fact.subset in facts.subsets_of(machine)
     ]
 
 
@@ -110,6 +113,10 @@ def _split_folder(staging: Path, split: str, machine: str, archive: Archive) -> 
     )
 
 
+def _has_folder(staging: Path, name: str) -> bool:
+    return any(d.is_dir() and d.name.lower() == name for d in staging.rglob("*"))
+
+
 def extract_archive(
     zip_path: Path, root: Path, machine: str, archive: Archive, progress: Progress | None = None
 ) -> dict[str, int]:
@@ -131,6 +138,9 @@ def extract_archive(
         sources = {
             split: _split_folder(staging, split, machine, archive) for split in archive.splits
         }
+        for extra in archive.extra:  # folders an archive may hold (2025: supplemental/)
+            if _has_folder(staging, extra):
+                sources[extra] = _split_folder(staging, extra, machine, archive)
         counts = {}
         for split, source in sources.items():
             target = machine_dir(root, archive.subset, machine) / split

@@ -202,7 +202,8 @@ def fetch_dataset(
             archive, machine, root, remote, settings, progress, keep_zip=keep_zip, backoff=backoff
         )
         (summary.downloaded if fetched else summary.skipped).append(archive.name)
-    if any(a.subset == "eval" and "test" in a.splits for a in archives):
+    published = edition(year).ground_truth is not None
+    if published and any(a.subset == "eval" and "test" in a.splits for a in archives):
         try:
             truth = fetch_ground_truth(year, machine, root, settings, progress, backoff=backoff)
         except DownloadError as exc:
@@ -222,6 +223,8 @@ def ground_truth_sources(year: int, machine: str, settings: HubSettings) -> dict
     the hub settings' (``zenodo_url``, ``github_raw_url``), so a mirror serves them.
     """
     truth = edition(year).ground_truth
+    if truth is None:
+        return {}
     if truth.zenodo_record is not None:
         base = f"{record_page(settings, truth.zenodo_record)}/files"
     else:
@@ -231,6 +234,8 @@ def ground_truth_sources(year: int, machine: str, settings: HubSettings) -> dict
 
 def _ground_truth_hint(year: int, settings: HubSettings, folder: Path) -> str:
     truth = edition(year).ground_truth
+    if truth is None:
+        return f"The DCASE {year} eval labels are not published yet; nothing goes into {folder}."
     if truth.zenodo_record is not None:
         files = " and ".join(truth.files.values())
         source = f"{files} from {record_page(settings, truth.zenodo_record)}"
@@ -269,7 +274,8 @@ def fetch_ground_truth(
     hint = _ground_truth_hint(year, settings, folder)
     policy = DownloadPolicy.from_settings(settings, backoff)
     summary = FetchSummary(root=root, folders=[folder])
-    record = edition(year).ground_truth.zenodo_record
+    truth = edition(year).ground_truth
+    record = None if truth is None else truth.zenodo_record
     for relative, url in ground_truth_sources(year, machine, settings).items():
         dest = folder / relative
         summary.ground_truth.append(dest)

@@ -47,9 +47,17 @@ def require_published(name: str) -> PublishedModel:
     hint = _did_you_mean(name, [m.name for m in PUBLISHED])
     machines = {m.lower(): m for year in MACHINES.values() for m in year}
     if name.lower() in machines:
+        machine = machines[name.lower()]
+        years = [y for y, names in MACHINES.items() if machine in names]
+        given = (
+            "22` (or --year 20)"
+            if {2020, 2022} & set(years)
+            else f"{short_year(years[-1])}`"
+            + (f" (or --year {short_year(years[0])})" if len(years) > 1 else "")
+        )
         hint += (
-            f" {machines[name.lower()]} is a machine type: to download its data, run "
-            f"`aegan fetch --data {machines[name.lower()]} --year 22` (or --year 20)."
+            f" {machine} is a machine type: to download its data, run "
+            f"`aegan fetch --data {machine} --year {given}."
         )
     raise UsageError(f"{name!r} is not a published model.", hint)
 

@@ -82,6 +82,18 @@ def labelled_test_clips(
     """The machine's test clips of ``subset``, labelled from the ground truth for eval."""
     cfg = detector.cfg
     clips = discover(root, cfg.year, cfg.machine, subset, "test")
+    held = edition(cfg.year).subsets_of(cfg.machine)
+    if not clips and subset not in held:  # 2023 on: a machine type is in one subset only
+        raise DataError(
+            f"No {subset} test data for {cfg.machine} (DCASE {cfg.year}): it is in the "
+            f"{' and '.join(held)} set only.",
+            f"Use --split {held[0]}.",
+        )
+    if not clips and subset == "eval" and edition(cfg.year).ground_truth is None:
+        raise DataError(
+            f"The DCASE {cfg.year} eval test set is not published yet.",
+            "Use --split dev." if "dev" in held else f"{cfg.machine} can be tested once it is.",
+        )
     if not clips:
         raise DataError(
             f"No {subset} test data for {cfg.machine} (DCASE {cfg.year}) under {root}.",

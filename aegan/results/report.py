@@ -7,9 +7,10 @@ and the difference in points. Published figures are dev-set figures, so they
 are compared with dev results only.
 
 The mean row follows each year's challenge ranking: for 2020 the arithmetic
-mean over machine types; for 2022 the harmonic mean over all machine types
-and sections of the chosen scores' per-section AUC_source, AUC_target and
-pAUC (each column alone, and all three together for "hmean"). The published
+mean over machine types; from 2021 on the harmonic mean over all machine types
+and sections of the chosen scores' per-section figures (2022 on AUC_source,
+AUC_target and pAUC; 2021 AUC and pAUC of each domain), each column alone and
+all together for "hmean". Each edition has its own table. The published
 2022 mean is the harmonic mean of the published machine hmeans, which equals
 the all-section figure because every machine has three dev sections. A
 published mean is given only when every machine of the row has a published
@@ -31,13 +32,18 @@ import numpy as np
 
 from aegan.dcase.evaluation import Evaluation, GroupFigures
 from aegan.dcase.facts import MACHINES, edition
-from aegan.dcase.metrics import OFFICIAL_FIGURE, SUMMARY_COLUMNS, hmean_defined, mean_defined
+from aegan.dcase.metrics import (
+    GROUP_COLUMNS,
+    OFFICIAL_FIGURE,
+    SUMMARY_COLUMNS,
+    hmean_defined,
+    mean_defined,
+)
 from aegan.errors import DataError
 from aegan.model.registry import PublishedModel, published_for
 from aegan.paths import RESULTS_FILE
 
 FIGURES = SUMMARY_COLUMNS
-SECTION_FIGURES = ("auc_source", "auc_target", "pauc")
 
 
 def percent(value: float | None) -> float | None:
@@ -177,8 +183,8 @@ def mean_row(year: int, rows: Sequence[ResultRow]) -> MeanRow:
         figures = {key: _mean([r.figures[key] for r in chosen]) for key, _ in FIGURES[year]}
         best = _mean([r.best_official for r in chosen])
         return MeanRow(year, label, figures, best, float(np.mean(published)) if complete else None)
-    figures = section_hmeans([g for r in chosen for g in r.groups(r.score)])
-    best = section_hmeans([g for r in chosen for g in r.groups(r.evaluation.best)])["hmean"]
+    figures = section_hmeans(year, [g for r in chosen for g in r.groups(r.score)])
+    best = section_hmeans(year, [g for r in chosen for g in r.groups(r.evaluation.best)])["hmean"]
     published_mean = len(published) / sum(1 / p for p in published) if complete else None
     return MeanRow(year, label, figures, best, published_mean)
 
@@ -187,11 +193,12 @@ def _mean(values: Sequence[float]) -> float:
     return float(mean_defined(np.array(values, dtype=float)))
 
 
-def section_hmeans(groups: Sequence[GroupFigures]) -> dict[str, float]:
-    """Harmonic means over sections of each 2022 figure, and of all three together."""
+def section_hmeans(year: int, groups: Sequence[GroupFigures]) -> dict[str, float]:
+    """Harmonic means over sections of each of the year's section figures, and of all together."""
     if not groups:
-        return {key: math.nan for key, _ in FIGURES[2022]}
-    values = {key: np.array([getattr(g, key) for g in groups], float) for key in SECTION_FIGURES}
+        return {key: math.nan for key, _ in FIGURES[year]}
+    keys = [key for key, _ in GROUP_COLUMNS[year]]
+    values = {key: np.array([getattr(g, key) for g in groups], float) for key in keys}
     figures = {key: float(hmean_defined(v)) for key, v in values.items()}
     figures["hmean"] = float(hmean_defined(np.concatenate(list(values.values()))))
     return figures

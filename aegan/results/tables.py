@@ -87,6 +87,8 @@ def table_title(table: ReportTable) -> str:
 def table_note(table: ReportTable) -> str:
     if edition(table.year).official_figure == "average":
         mean = "arithmetic mean over machine types"
+    elif edition(table.year).domains == "separate":
+        mean = "harmonic mean over all machine types, sections and domains (the challenge score)"
     else:
         mean = "harmonic mean over all machine types and sections (the challenge score)"
     published = (

@@ -1,4 +1,4 @@
-"""Synthetic machine sounds in the DCASE 2020 / 2022 Task 2 layout.
+"""Synthetic machine sounds in the DCASE Task 2 layout of any edition, 2020 to 2026.
 
 Demos and tests need data with the real tree, the real file names and real
 normal/anomalous differences, without a 100 GB download. ``write_dataset``

@@ -56,12 +56,17 @@ def _read_eval_list(path: Path) -> dict[str, list[list[str]]]:
 
 
 def _write_eval_data_list(root: Path, year: int, clips: list[PlannedClip]) -> list[Path]:
-    """One list of all machine types: a line with the type, then ``name,labelled_name,label``."""
-    path = root / GROUND_TRUTH_DIR / edition(year).ground_truth.files["list"]
+    """One list of all machine types: a line with the type, then ``name,labelled_name,label``
+    (2020) or ``name,labelled_name`` (2021 on: the labelled name carries label and domain)."""
+    facts = edition(year)
+    path = root / GROUND_TRUTH_DIR / facts.ground_truth.files["list"]
     blocks = _read_eval_list(path)
+    with_label = facts.naming == "machine_id"
     for machine in {c.machine for c in clips}:
         mine = sorted((c for c in clips if c.machine == machine), key=lambda c: c.name)
-        blocks[machine] = [[c.name, c.labelled_name, str(c.label)] for c in mine]
+        blocks[machine] = [
+            [c.name, c.labelled_name, *([str(c.label)] if with_label else [])] for c in mine
+        ]
     known = MACHINES[year]
     order = [m for m in known if m in blocks] + sorted(set(blocks) - set(known))
     write_text_atomic(path, _csv_text(row for m in order for row in ([m], *blocks[m])))
@@ -71,7 +76,7 @@ def _write_eval_data_list(root: Path, year: int, clips: list[PlannedClip]) -> li
 def write_ground_truth(root: Path, year: int, clips: list[PlannedClip]) -> list[Path]:
     """The ground truth of the planned eval test clips under ``root/ground_truth/``."""
     unlabelled = [c for c in clips if c.subset == "eval" and c.split == "test"]
-    if not unlabelled:
+    if not unlabelled or edition(year).ground_truth is None:  # 2026: not published yet
         return []
     if edition(year).ground_truth.format == "eval_data_list":
         return _write_eval_data_list(root, year, unlabelled)

@@ -128,7 +128,7 @@ def _check_spec_values(
 
 
 def _by_section(year: int) -> bool:
-    """Whether the year names clips by section and domain (2022) or by machine ID (2020)."""
+    """Whether the year names clips by section and domain (2021 on) or by machine ID (2020)."""
     return edition(year).naming == "section"
 
 
@@ -209,19 +209,23 @@ def _unlabelled(spec: SynthSpec, clips: list[PlannedClip]) -> list[PlannedClip]:
     rng = np.random.default_rng([spec.seed, *first.key[:3], 99])
     order = rng.permutation(len(clips))
     prefix, digits = ("section", 4) if _by_section(spec.year) else ("id", 8)
+    separate = edition(spec.year).domains == "separate"  # 2021: section_03_source_test_0000.wav
     renamed = []
     for position, clip in zip(order, clips, strict=True):
-        name = f"{prefix}_{clip.group}_{int(position):0{digits}d}.wav"
+        middle = f"{clip.domain}_test_" if separate else ""
+        name = f"{prefix}_{clip.group}_{middle}{int(position):0{digits}d}.wav"
         renamed.append(dataclasses.replace(clip, name=name, labelled_name=clip.name))
     return sorted(renamed, key=lambda c: c.name)
 
 
 def plan_clips(spec: SynthSpec) -> list[PlannedClip]:
     """Every clip ``spec`` describes, in writing order."""
+    facts = edition(spec.year)
     return [
         clip
         for machine in spec.machines
         for subset in spec.subsets
+        if subset in facts.subsets_of(machine)  # 2023 on: a type is in dev or eval only
         for group in groups_of(spec.year, subset)
         for split in ("train", "test")
         for clip in _plan_group(spec, machine, subset, split, group)

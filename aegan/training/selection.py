@@ -20,8 +20,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from aegan.config.recipes import recipe_origin
 from aegan.config.schema import Config
 from aegan.dcase.evaluation import Evaluation
+from aegan.dcase.facts import MachineType
 from aegan.dcase.metrics import OFFICIAL_FIGURE, evaluate
 from aegan.errors import ModelError
 from aegan.features.cache import FeatureSet
@@ -169,6 +171,7 @@ def save_selected(
             else "last epoch and the recipe's score; no test labels used"
         ),
         figure={"name": figure_name, "subset": "dev", "value": figure},
+        recipe=recipe_origin(MachineType(cfg.year, cfg.machine)),
         seed=cfg.train.seed,
         processes=processes,
     )

@@ -65,7 +65,7 @@ def test_prepare_prints_a_summary_and_reuses_the_cache(runner, tree):
     ("args", "code", "message"),
     [
         (["prepare", "pump", "--year", "22"], 2, "Unknown machine type 'pump'"),
-        (["prepare", "fan", "--year", "21"], 2, "Unknown DCASE year"),
+        (["prepare", "fan", "--year", "19"], 2, "Unknown DCASE year"),
         (["prepare", "fan", "--year", "22", "--data-dir", "/no/such/dir"], 1, "does not exist"),
         (["prepare", "fan", "--year", "22", "--set", "train.epoch=1"], 2, "Unknown config key"),
     ],

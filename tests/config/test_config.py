@@ -97,8 +97,8 @@ def test_user_settings_live_under_aegan_home(aegan_home):
     assert str(user_settings.data_root(2022, settings=settings)) == "/data/dcase22"
     with pytest.raises(ConfigError, match="hub.retries"):
         user_settings.save_setting("hub.retries", "many")
-    with pytest.raises(ConfigError, match="Unknown config key 'data.root21'"):
-        user_settings.save_setting("data.root21", "/x")
+    with pytest.raises(ConfigError, match="Unknown config key 'data.root19'"):
+        user_settings.save_setting("data.root19", "/x")
 
 
 def test_every_machine_type_has_a_valid_config_and_published_models_follow_their_recipes():
