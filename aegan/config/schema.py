@@ -28,6 +28,8 @@ NORMS = ("ln", "bn", "in")
 ACTIVATIONS = ("leakyrelu", "relu", "tanh")
 SELECTIONS = ("paper", "last")
 PRECISIONS = ("fp32", "bf16")
+MIN_ISIZE = 16
+"""The smallest network input side (net.isize); the networks check the same bound."""
 
 
 @dataclass
@@ -186,8 +188,8 @@ def validate(cfg: Config) -> None:
     _require_choice("train.precision", cfg.train.precision, PRECISIONS)
     _require_choice("detect.score", cfg.detect.score, SCORE_NAMES)
     isize = cfg.net.isize
-    if isize < 16 or isize & (isize - 1):
-        raise ConfigError(f"net.isize must be a power of two >= 16; got {isize}.")
+    if isize < MIN_ISIZE or isize & (isize - 1):
+        raise ConfigError(f"net.isize must be a power of two >= {MIN_ISIZE}; got {isize}.")
     if cfg.feat.n_mels != isize or cfg.feat.segment_frames != isize:
         raise ConfigError(
             f"The model input is isize x isize, so feat.n_mels ({cfg.feat.n_mels}) and "

@@ -13,11 +13,9 @@ from collections.abc import Mapping
 import torch
 from torch import nn
 
-from aegan.config.schema import NetConfig
+from aegan.config.schema import MIN_ISIZE, NetConfig
 from aegan.errors import ModelError, first_line
 
-MIN_ISIZE = 16
-"""The smallest input side the config accepts (net.isize); one source for both checks."""
 
 INIT_STD = 0.02
 
