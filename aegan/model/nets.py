@@ -16,7 +16,6 @@ from torch import nn
 from aegan.config.schema import MIN_ISIZE, NetConfig
 from aegan.errors import ModelError, first_line
 
-
 INIT_STD = 0.02
 
 
