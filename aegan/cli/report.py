@@ -102,12 +102,21 @@ def report(
         Path | None,
         typer.Option("--out", "-o", help="Write the report to this file.", dir_okay=False),
     ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace the --out file if it exists.")
+    ] = False,
 ) -> None:
     """All test results side by side with the paper's: terminal, markdown, csv, json or html."""
     from aegan import paths
+    from aegan.errors import UsageError
     from aegan.results.formats import RENDERERS
     from aegan.results.report import collect
 
+    if out is not None and out.exists() and not force:
+        raise UsageError(
+            f"{out} already exists; the report was not written.",
+            "Add --force to replace it, or choose another file with --out.",
+        )
     found = collect(results or paths.results_dir())
     for path, reason in found.skipped:
         err_console.print(f"[yellow]Skipped[/] {path}: {reason}", highlight=False)

@@ -113,10 +113,25 @@ def read_audio(path: Path | str, sample_rate: int) -> np.ndarray:
         raise _unreadable(path, str(exc).strip() or type(exc).__name__) from None
     if data.shape[0] < info.samples:
         raise _unreadable(path, f"it is truncated ({data.shape[0]} of {info.samples} samples read)")
+    _require_usable(path, data)
     mono = data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]
     if rate != sample_rate:
         mono = AF.resample(torch.from_numpy(np.ascontiguousarray(mono)), rate, sample_rate).numpy()
     return np.ascontiguousarray(mono, dtype=np.float32)
+
+
+def _require_usable(path: Path, data: np.ndarray) -> None:
+    """Refuse samples no score means anything for: NaN or infinity, or digital silence."""
+    if not np.isfinite(data).all():
+        reason = "its samples include NaN or infinity"
+    elif data.size and bool((data == data.flat[0]).all()):
+        reason = f"it is digital silence (every sample is {float(data.flat[0]):g})"
+    else:
+        return
+    raise AudioError(
+        f"{path} is unusable: {reason}.",
+        "Check the recording or the program that wrote it; such a file cannot be scored.",
+    )
 
 
 def _is_audio(path: Path) -> bool:

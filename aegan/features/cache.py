@@ -176,7 +176,8 @@ def compute_features(
 
     Audio is read by a thread pool while torch computes the previous batch, and
     each batch goes straight to a memory-mapped file: memory use does not grow
-    with the number of clips. The file appears only when complete.
+    with the number of clips. The file appears only when complete, and never
+    when a feature is not finite.
     """
     frames = check_lengths(clips, cfg)
     offsets = np.concatenate([[0], np.cumsum(frames)]).astype(np.int64)
@@ -200,6 +201,8 @@ def compute_features(
                 if b + 1 < len(batches):
                     pending = pool.submit(read_batch, batches[b + 1])
                 hi, lo = _write_batch(out, logmel, waves, [int(offsets[i]) for i in batch])
+                if not (np.isfinite(hi) and np.isfinite(lo)):
+                    raise _non_finite(clips[batch[0]].path, cfg)
                 db_max, db_min = max(db_max, hi), min(db_min, lo)
                 done += len(batch)
                 progress(task, done, len(clips))
@@ -207,6 +210,15 @@ def compute_features(
         del out
     data = np.load(target, mmap_mode="c")
     return FeatureSet(clips, data, offsets, target, (float(db_max), float(db_min)))
+
+
+def _non_finite(first: Path, cfg: FeatureConfig) -> DataError:
+    return DataError(
+        f"The log-mel features computed from {first.name} onward are not finite (NaN or "
+        "infinity); nothing was cached.",
+        f"Check the feature settings (feat.*, e.g. feat.top_db={cfg.top_db}): each must be a "
+        "positive, finite number.",
+    )
 
 
 @torch.inference_mode()

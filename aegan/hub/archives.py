@@ -30,6 +30,17 @@ DATASET_SPLITS = ("dev", "eval", "all")
 
 _MARKER_DIR = ".aegan"
 
+MAX_ENTRIES = 100_000
+"""Most entries an archive may hold (the largest DCASE zips hold about 10,000)."""
+MAX_TOTAL_BYTES = 50 * 1024**3
+"""Most bytes an archive may unpack to (the largest DCASE zips unpack to a few GB)."""
+MAX_RATIO = 20.0
+"""Most an archive may expand (unpacked / packed bytes); audio compresses poorly."""
+RATIO_FLOOR_BYTES = 16 * 1024**2
+"""The ratio is checked for archives that unpack to at least this many bytes."""
+DISK_MARGIN_BYTES = 100 * 1024**2
+"""Free space kept beyond what an archive unpacks to."""
+
 
 @dataclass(frozen=True)
 class Archive:
@@ -86,6 +97,49 @@ def _check_archive(zip_file: zipfile.ZipFile, source: Path) -> None:
             )
 
 
+def _size(n: float) -> str:
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} GB"  # pragma: no cover
+
+
+def _free_bytes(folder: Path) -> int:
+    existing = next(p for p in (folder, *folder.parents) if p.exists())
+    return shutil.disk_usage(existing).free
+
+
+def _check_limits(zip_file: zipfile.ZipFile, source: Path, root: Path) -> None:
+    """Refuse an archive too big to unpack: entry count, total size, ratio, free space."""
+    infos = zip_file.infolist()
+    total = sum(i.file_size for i in infos)
+    packed = max(1, sum(i.compress_size for i in infos))
+    ratio = total / packed
+    problem = hint = None
+    damaged = "The archive is damaged or not the official one; delete it and download it again."
+    if len(infos) > MAX_ENTRIES:
+        problem = f"it holds {len(infos)} entries (the limit is {MAX_ENTRIES})"
+    elif total > MAX_TOTAL_BYTES:
+        problem = f"it unpacks to {_size(total)} (the limit is {_size(MAX_TOTAL_BYTES)})"
+    elif total >= RATIO_FLOOR_BYTES and ratio > MAX_RATIO:
+        problem = (
+            f"it unpacks {_size(packed)} to {_size(total)}, {ratio:.0f} times its size "
+            f"(the limit is {MAX_RATIO:.0f}); it may be a zip bomb"
+        )
+    elif (free := _free_bytes(root)) < total + DISK_MARGIN_BYTES:
+        problem = (
+            f"it unpacks to {_size(total)}, but only {_size(free)} are free on the disk of "
+            f"{root} (and {_size(DISK_MARGIN_BYTES)} are kept free)"
+        )
+        hint = "Free some space there, or fetch into another folder (--data-dir DIR)."
+    if problem:
+        raise DataError(
+            f"Refusing to extract {source.name}: {problem}. Nothing was extracted.",
+            hint or damaged,
+        )
+
+
 def _audio_count(folder: Path) -> int:
     return len(list_audio(folder)) if folder.is_dir() else 0
 
@@ -122,8 +176,9 @@ def extract_archive(
 ) -> dict[str, int]:
     """Extract a DCASE zip into ``root/<subset>_data/<machine>/<split>/``.
 
-    The archive is checked first and unpacked into a staging folder, so an
-    unsafe or malformed archive leaves nothing behind. Returns files per split.
+    The archive is checked first (safe entry names; entry count, size, expansion
+    ratio and free disk space within limits) and unpacked into a staging folder,
+    so an unsafe, oversized or malformed archive leaves nothing behind. Returns files per split.
     """
     progress = progress or no_progress
     staging = Path(root) / f".{archive.name}.extracting"
@@ -131,6 +186,7 @@ def extract_archive(
     try:
         with zipfile.ZipFile(zip_path) as zip_file:
             _check_archive(zip_file, zip_path)
+            _check_limits(zip_file, zip_path, Path(root))
             members = zip_file.infolist()
             for index, member in enumerate(members, 1):
                 zip_file.extract(member, staging)

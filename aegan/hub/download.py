@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from aegan.config.settings import HubSettings
-from aegan.errors import DownloadError
+from aegan.errors import AeganError, DownloadError
 from aegan.hub.lockfile import record_locked
 from aegan.paths import file_digests
 from aegan.progress import Progress, no_progress
@@ -50,6 +50,23 @@ class DownloadPolicy:
     @classmethod
     def from_settings(cls, settings: HubSettings, backoff: float) -> DownloadPolicy:
         return cls(timeout=settings.timeout, retries=max(0, settings.retries), backoff=backoff)
+
+
+Check = Callable[[Path], object]
+"""Inspects a fetched file before it enters the cache; raises to reject it."""
+
+
+def run_check(check: Check | None, staged: Path, shown: str) -> None:
+    """``check`` the staged file; a refusal names ``shown`` (what the user knows), not
+    the temporary file."""
+    if check is None:
+        return
+    try:
+        check(staged)
+    except AeganError as exc:
+        exc.message = exc.message.replace(str(staged), shown)
+        exc.args = (exc.message,)
+        raise
 
 
 # ---------------------------------------------------------------- HTTP with retries
@@ -238,9 +255,12 @@ def download(
     expected_size: int | None = None,
     md5: str | None = None,
     progress: Progress | None = None,
+    check: Check | None = None,
 ) -> Path:
     """Download ``url`` to ``dest``: resumable, retried, verified, atomic, recorded in the lock.
 
+    ``check`` inspects the complete download before it replaces ``dest``; a file
+    it rejects (by raising) is removed, and ``dest`` and the lock stay as they were.
     On failure only a resumable ``dest.part`` may remain.
     """
     dest = Path(dest)
@@ -261,6 +281,11 @@ def download(
         part.unlink(missing_ok=True)
         raise
     sha256 = _verify(part, url, expected_size, md5, hint)
+    try:
+        run_check(check, part, f"the file downloaded from {url}")
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
     os.replace(part, dest)
     record_locked(dest, url, sha256)
     return dest

@@ -128,13 +128,20 @@ def fetch_model(
     redo = force or source_file is not None or remote_path is not None
     if not redo and describe_bundle(bundle) is not None:
         return ModelFetch(model, root, bundle=bundle)
+
+    def check(path: Path) -> None:  # loads safely, fits this config, finite weights
+        networks_from_checkpoint(path, cfg)
+
     if source_file is not None:
-        checkpoint = copy_checkpoint(source_file, model)
+        checkpoint = copy_checkpoint(source_file, model, check)
     else:
-        checkpoint = fetch_checkpoint(model, settings, remote_path, progress, force=force)
+        checkpoint = fetch_checkpoint(
+            model, settings, remote_path, progress, force=force, check=check
+        )
     missing = missing_training_folders(root, cfg.year, cfg.machine, cfg.train_set)
     if missing:
-        networks_from_checkpoint(checkpoint.path, cfg)  # a wrong file shows now, not later
+        if checkpoint.action == "cached":
+            check(checkpoint.path)  # a wrong file shows now, not later
         return ModelFetch(model, root, checkpoint=checkpoint, missing_data=missing)
     import_checkpoint(
         checkpoint.path,

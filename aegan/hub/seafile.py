@@ -22,7 +22,8 @@ from aegan import paths
 from aegan.config.settings import HubSettings
 from aegan.dcase.facts import YEARS, short_year
 from aegan.errors import DataError, DownloadError, UsageError
-from aegan.hub.download import DEFAULT_BACKOFF, DownloadPolicy, download, get_json
+from aegan.hub import download as dl
+from aegan.hub.download import DEFAULT_BACKOFF, Check, DownloadPolicy, get_json
 from aegan.hub.lockfile import record_locked, verify_locked
 from aegan.model.registry import PublishedModel, checkpoint_path
 from aegan.progress import Progress
@@ -236,11 +237,12 @@ def fetch_checkpoint(
     *,
     force: bool = False,
     backoff: float = DEFAULT_BACKOFF,
+    check: Check | None = None,
 ) -> FetchedCheckpoint:
     """A published checkpoint, from the cache or else the share (``force``: always the share).
 
-    ``remote_path`` names the share's file when it cannot be found by name.
-    """
+    ``remote_path`` names the share's file when it cannot be found by name; a
+    download that ``check`` rejects leaves the cache and the lock file as they were."""
     if not force and remote_path is None:
         cached = _cached_checkpoint(model, None)
         if cached is not None:
@@ -253,13 +255,14 @@ def fetch_checkpoint(
         cached = _cached_checkpoint(model, url)
         if cached is not None:
             return cached
-    path = download(
+    path = dl.download(
         url,
         checkpoint_path(model),
         policy=DownloadPolicy.from_settings(settings, backoff),
         hint=hint,
         expected_size=remote.size or None,
         progress=progress,
+        check=check,
     )
     return FetchedCheckpoint(path, url, "downloaded")
 
@@ -270,8 +273,11 @@ def _looks_like_web_page(path: Path) -> bool:
     return head.startswith((b"<!doctype", b"<html", b"<?xml", b"{"))
 
 
-def copy_checkpoint(src_file: Path | str, model: PublishedModel) -> FetchedCheckpoint:
-    """Put a hand-downloaded checkpoint where ``fetch_checkpoint`` finds it, and lock it."""
+def copy_checkpoint(
+    src_file: Path | str, model: PublishedModel, check: Check | None = None
+) -> FetchedCheckpoint:
+    """Put a hand-downloaded checkpoint where ``fetch_checkpoint`` finds it, and lock it;
+    a copy that ``check`` rejects leaves the cache and the lock file as they were."""
     src = Path(src_file).expanduser()
     if not src.is_file():
         raise UsageError(f"{src} is not a file.", "Give the path of the downloaded checkpoint.")
@@ -288,6 +294,7 @@ def copy_checkpoint(src_file: Path | str, model: PublishedModel) -> FetchedCheck
     dest = checkpoint_path(model)
     with paths.atomic_path(dest) as tmp:
         shutil.copyfile(src, tmp)
+        dl.run_check(check, tmp, str(src))
     url = src.resolve().as_uri()
     record_locked(dest, url)
     return FetchedCheckpoint(dest, url, "copied")

@@ -137,6 +137,7 @@ def read_bundle(path: Path) -> Bundle:
     """Read a bundle; any corruption or mismatch is a ModelError naming the file."""
     path = Path(path)
     metadata, tensors = _open(path, with_tensors=True)
+    _require_finite_tensors(path, tensors)
     try:
         cfg = config_from_dict(json.loads(metadata["config"]))
         scaling = json.loads(metadata["scaler"])
@@ -152,7 +153,20 @@ def read_bundle(path: Path) -> Bundle:
         raise _corrupt(path, f"missing or invalid entry {exc}") from None
     if bundle.train_scores.shape != (len(bundle.train_embeddings), len(SCORE_NAMES)):
         raise _corrupt(path, "its training scores do not match its training embeddings")
+    scaler = bundle.scaler
+    if not (np.isfinite(scaler.max) and np.isfinite(scaler.min) and scaler.max > scaler.min):
+        raise _corrupt(
+            path,
+            f"its scaler is degenerate (max {scaler.max:g}, min {scaler.min:g}; "
+            "max must be finite and above min)",
+        )
     return bundle
+
+
+def _require_finite_tensors(path: Path, tensors: dict[str, torch.Tensor]) -> None:
+    for key, tensor in tensors.items():
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise _corrupt(path, f"its tensor {key} holds NaN or infinity")
 
 
 def describe_bundle(path: Path) -> LocalModel | None:

@@ -10,7 +10,9 @@ computed from the training data (``import_checkpoint``).
 
 from __future__ import annotations
 
+import math
 import pickle
+import warnings
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -25,17 +27,48 @@ from aegan.model.nets import Discriminator, Generator, load_strict
 RECORDED_FIGURES = ("best_hmean", "best_aver")
 
 
+LOAD_ERRORS = (
+    pickle.UnpicklingError,
+    RuntimeError,
+    EOFError,
+    zipfile.BadZipFile,
+    ValueError,
+    AttributeError,
+    OSError,
+)
+"""What ``torch.load`` raises for a file that is not a safe PyTorch checkpoint."""
+
+
+def load_refusal(exc: BaseException) -> str:
+    """Why ``torch.load(weights_only=True)`` refused a file, without torch's advice to
+    load it unsafely (``weights_only=False`` can run any code the file holds)."""
+    if isinstance(exc, pickle.UnpicklingError) or "weights_only" in str(exc):
+        return (
+            "it holds Python objects other than tensors and numbers, and aegan refuses to "
+            "unpickle those because unpickling can run arbitrary code"
+        )
+    return first_line(exc)
+
+
+def load_weights_only(path: Path, map_location: Any = "cpu", *, mmap: bool = False) -> Any:
+    """``torch.load`` with ``weights_only=True``; torch's refusal warnings are silenced."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return torch.load(path, map_location=map_location, weights_only=True, mmap=mmap)
+
+
 def read_checkpoint(path: Path) -> dict[str, Any]:
     """The checkpoint's dictionary; a clear ModelError if the file is not one."""
     path = Path(path)
     if not path.is_file():
         raise ModelError(f"Checkpoint {path} does not exist.")
     try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile, ValueError) as exc:
+        data = load_weights_only(path)
+    except LOAD_ERRORS as exc:
         raise ModelError(
-            f"{path} is not a readable PyTorch checkpoint ({first_line(exc)}).",
-            "Download it again; a browser may have saved an HTML page instead of the file.",
+            f"{path} is not a readable PyTorch checkpoint: {load_refusal(exc)}.",
+            "Use the checkpoint from the published share; a browser may also have saved an "
+            "HTML page instead of the file.",
         ) from None
     if not isinstance(data, Mapping) or not all(
         isinstance(data.get(key), Mapping) for key in ("netG", "netD")
@@ -62,5 +95,22 @@ def networks_from_checkpoint(
     load_strict(
         discriminator, data["netD"], f"The checkpoint's discriminator does not fit {network}", hint
     )
+    for name, state in (("generator", data["netG"]), ("discriminator", data["netD"])):
+        _require_finite(path, name, state)
     recorded = next((float(data[k]) for k in RECORDED_FIGURES if k in data), None)
     return generator.eval(), discriminator.eval(), recorded
+
+
+def _require_finite(path: Path, network: str, state: Mapping[str, Any]) -> None:
+    for key, value in state.items():
+        if isinstance(value, torch.Tensor) and value.is_floating_point():
+            finite = bool(torch.isfinite(value).all())
+        elif isinstance(value, float):
+            finite = math.isfinite(value)
+        else:
+            continue
+        if not finite:
+            raise ModelError(
+                f"{path} has non-finite weights (NaN or infinity) in the {network}'s {key}.",
+                "The checkpoint is damaged or came from a diverged run: use another one.",
+            )

@@ -33,6 +33,7 @@ from aegan import paths
 from aegan.config.keys import to_dict
 from aegan.config.schema import Config, config_from_dict, config_yaml
 from aegan.errors import AeganError, ModelError, UsageError
+from aegan.model.checkpoints import LOAD_ERRORS, load_refusal, load_weights_only
 from aegan.model.registry import bundle_path, published
 
 CHECKPOINT = "checkpoint.pt"
@@ -239,10 +240,18 @@ def read_checkpoint(folder: Path, map_location: str | torch.device = "cpu") -> C
             f"There is no checkpoint to resume from in {folder}.",
             "Start the run without --resume.",
         )
+    hint = "Start the run again without --resume (add --force to replace it)."
     try:
-        payload = torch.load(path, map_location=map_location, weights_only=True, mmap=True)
-        if payload.get("format") != CHECKPOINT_FORMAT:
-            raise ValueError("not an aegan training checkpoint")
+        payload = load_weights_only(path, map_location, mmap=True)
+    except LOAD_ERRORS as exc:
+        raise ModelError(
+            f"Cannot read the training checkpoint {path}: {load_refusal(exc)}.", hint
+        ) from None
+    if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
+        raise ModelError(
+            f"{path} is not an aegan training checkpoint (another program wrote it).", hint
+        )
+    try:
         best = payload["best"]
         return Checkpoint(
             config=config_from_dict(json.loads(payload["config"])),
@@ -253,10 +262,7 @@ def read_checkpoint(folder: Path, map_location: str | torch.device = "cpu") -> C
             rng=payload["rng"],
         )
     except (OSError, RuntimeError, ValueError, KeyError, TypeError, AeganError) as exc:
-        raise ModelError(
-            f"Cannot read the training checkpoint {path}: {exc}.",
-            "Start the run again without --resume (add --force to replace it).",
-        ) from None
+        raise ModelError(f"Cannot read the training checkpoint {path}: {exc}.", hint) from None
 
 
 def write_history(folder: Path, history: list[EpochRecord]) -> Path:

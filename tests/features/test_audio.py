@@ -86,3 +86,19 @@ def test_truncated_wav_is_refused(tmp_path):
     assert sf.info(str(path)).frames > 0  # libsndfile alone would accept it as shorter
     with pytest.raises(AudioError, match="cut.wav.*truncated"):
         read_audio(path, 16000)
+
+
+@pytest.mark.parametrize(
+    ("samples", "reason"),
+    [
+        (np.r_[np.zeros(8000), np.nan, np.zeros(7999)], "NaN or infinity"),
+        (np.r_[np.full(8000, 0.1), np.inf, np.zeros(7999)], "NaN or infinity"),
+        (np.zeros(16000), "digital silence"),
+        (np.full(16000, 0.25), "digital silence"),
+    ],
+)
+def test_non_finite_samples_and_digital_silence_are_unusable(tmp_path, samples, reason):
+    path = tmp_path / "bad.wav"
+    sf.write(str(path), samples.astype(np.float32), 16000, subtype="FLOAT")
+    with pytest.raises(AudioError, match=f"{path.name} is unusable: .*{reason}"):
+        read_audio(path, 16000)

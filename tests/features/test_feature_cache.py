@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from aegan import paths
 from aegan.config import schema as config
 from aegan.dcase import clips as dcase
-from aegan.errors import AudioError
+from aegan.errors import AudioError, DataError
 from aegan.features.audio import read_audio
 from aegan.features.cache import FeatureSet, combined_scaler, load_or_compute
 from aegan.features.logmel import LogMel
@@ -80,6 +80,16 @@ def test_bad_file_writes_no_cache(tmp_path):
     clips[2].path.write_text("not audio")
     with pytest.raises(AudioError, match=clips[2].path.name):
         load_or_compute(clips, SMALL, "dev_train")
+    assert _feature_files() == []
+
+
+def test_non_finite_features_are_never_cached(tmp_path):
+    import dataclasses
+
+    clips = _clips(tmp_path)
+    with pytest.raises(DataError, match="not finite .*nothing was cached") as caught:
+        load_or_compute(clips, dataclasses.replace(SMALL, top_db=float("nan")), "dev_train")
+    assert "feat.top_db=nan" in caught.value.hint
     assert _feature_files() == []
 
 

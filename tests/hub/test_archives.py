@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import zipfile
 from datetime import datetime
 from pathlib import Path
 
@@ -243,3 +245,56 @@ def test_missing_training_folders_follow_the_train_set(tmp_path: Path) -> None:
     ]
     with pytest.raises(UsageError, match="train_set"):
         missing_training_folders(tmp_path, 2022, "fan", "test")
+
+
+# ---------------------------------------------------------------- size limits
+
+
+def test_a_zip_bomb_is_refused_naming_the_archive_the_numbers_and_the_limit(tmp_path: Path) -> None:
+    bomb = tmp_path / "dev_fan.zip"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("dev_data/fan/test/section_00_source_test_normal_0000_a_1.wav", b"RIFF")
+        archive.writestr(
+            "dev_data/fan/train/section_00_source_train_normal_0000_a_1.wav", bytes(32 << 20)
+        )
+    root = tmp_path / "root"
+    with pytest.raises(DataError) as caught:
+        extract_archive(bomb, root, "fan", DEV_FAN)
+    message = caught.value.message
+    assert "Refusing to extract dev_fan.zip" in message and "zip bomb" in message
+    assert "33.6 MB" in message and "the limit is 20" in message
+    assert files_under(root) == []
+
+
+@pytest.mark.parametrize(
+    ("limit", "value", "expected"),
+    [
+        ("MAX_ENTRIES", 3, "it holds 5 entries (the limit is 3)"),
+        ("MAX_TOTAL_BYTES", 10, "(the limit is 10 bytes)"),
+    ],
+)
+def test_too_many_entries_or_bytes_are_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, limit: str, value: int, expected: str
+) -> None:
+    from aegan.hub import archives
+
+    monkeypatch.setattr(archives, limit, value)
+    with pytest.raises(DataError, match=re.escape(expected)):
+        extract_archive(dev_fan_zip(tmp_path), tmp_path / "root", "fan", DEV_FAN)
+    assert files_under(tmp_path / "root") == []
+
+
+def test_too_little_free_disk_space_is_refused_before_extracting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    from aegan.hub import archives
+
+    usage = shutil.disk_usage(tmp_path)._replace(free=1000)
+    monkeypatch.setattr(archives.shutil, "disk_usage", lambda _: usage)
+    with pytest.raises(DataError) as caught:
+        extract_archive(dev_fan_zip(tmp_path), tmp_path / "root", "fan", DEV_FAN)
+    assert "only 1.0 KB are free" in caught.value.message and "root" in caught.value.message
+    assert "--data-dir" in caught.value.hint
+    assert files_under(tmp_path / "root") == []

@@ -161,3 +161,19 @@ def test_an_answer_that_is_not_json_is_reported(fake_hub: FakeHub) -> None:
     fake_hub.raw["/api/page"] = b"<html>maintenance</html>"
     with pytest.raises(DownloadError, match="did not answer with JSON"):
         dl.get_json(f"{fake_hub.url}/api/page", policy(), HINT)
+
+
+def test_a_download_the_check_rejects_leaves_the_file_and_the_lock_as_they_were(
+    served: str, fake_hub: FakeHub, tmp_path: Path
+) -> None:
+    dest = fetch(served, tmp_path / "m.pth")
+    before = dest.read_bytes(), lockfile.lock_path().read_bytes()
+    fake_hub.raw["/files/model.pth"] = b"a different, bad file"
+
+    def reject(path: Path) -> None:
+        raise DownloadError(f"{path.name} is no good")
+
+    with pytest.raises(DownloadError, match="no good"):
+        fetch(served, dest, check=reject)
+    assert (dest.read_bytes(), lockfile.lock_path().read_bytes()) == before
+    assert not dl.part_path(dest).exists()

@@ -219,3 +219,39 @@ def test_a_page_that_is_not_a_folder_listing_is_reported(
     fake_hub.raw["/api/v2.1/share-links/moved/dirents/"] = b'{"error_msg": "gone"}'
     with pytest.raises(DownloadError, match="did not answer with a Seafile folder listing"):
         hub.list_share(hub_settings, backoff=BACKOFF)
+
+
+def test_a_rejected_import_leaves_the_cache_and_the_lock_as_they_were(tmp_path):
+    from aegan.hub.lockfile import lock_path
+    from aegan.hub.seafile import copy_checkpoint
+    from aegan.model.registry import checkpoint_path, require_published
+
+    model = require_published("fan22")
+    good, bad = tmp_path / "good.pth", tmp_path / "bad.pth"
+    good.write_bytes(b"good bytes"), bad.write_bytes(b"bad bytes")
+    copy_checkpoint(good, model)
+    before = checkpoint_path(model).read_bytes(), lock_path().read_bytes()
+
+    def reject(path):
+        raise ValueError(f"rejected {path.name}")
+
+    with pytest.raises(ValueError, match="rejected"):
+        copy_checkpoint(bad, model, reject)
+    assert (checkpoint_path(model).read_bytes(), lock_path().read_bytes()) == before
+    assert not [p for p in checkpoint_path(model).parent.iterdir() if p.name.endswith(".part")]
+
+
+def test_a_refused_import_names_the_given_file_not_a_temporary_one(tmp_path):
+    from aegan.errors import ModelError
+    from aegan.hub.seafile import copy_checkpoint
+    from aegan.model.registry import require_published
+
+    bad = tmp_path / "bad.pth"
+    bad.write_bytes(b"bad bytes")
+
+    def reject(path):
+        raise ModelError(f"{path} is no checkpoint.")
+
+    with pytest.raises(ModelError) as caught:
+        copy_checkpoint(bad, require_published("fan22"), reject)
+    assert caught.value.message == f"{bad} is no checkpoint." and ".part" not in str(caught.value)

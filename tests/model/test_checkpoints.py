@@ -64,3 +64,29 @@ def test_checkpoints_never_unpickle_code(tmp_path):
     torch.save({"netG": {}, "netD": {}, "x": Payload()}, evil)
     with pytest.raises(ModelError, match="not a readable PyTorch checkpoint"):
         read_checkpoint(evil)
+
+
+def test_a_refused_pickle_says_why_and_never_suggests_unsafe_loading(tmp_path):
+    class Payload:
+        def __reduce__(self):
+            return (print, ("code ran",))
+
+    evil = tmp_path / "evil.pth"
+    torch.save({"netG": {}, "netD": {}, "x": Payload()}, evil)
+    with pytest.raises(ModelError) as caught:
+        read_checkpoint(evil)
+    text = caught.value.message + caught.value.hint
+    assert "refuses to unpickle" in text and "arbitrary code" in text
+    assert "weights_only" not in text
+
+
+def test_a_checkpoint_with_non_finite_weights_is_refused(tmp_path):
+    cfg = config.load_config(22, "fan", overrides=SMALL_NET)
+    generator, discriminator = Generator(cfg.net), Discriminator(cfg.net)
+    state = generator.state_dict()
+    first = next(k for k, v in state.items() if v.is_floating_point())
+    state[first][...] = float("nan")
+    pth = tmp_path / "nan.pth"
+    torch.save({"netG": state, "netD": discriminator.state_dict()}, pth)
+    with pytest.raises(ModelError, match=f"non-finite weights .* generator's {first}"):
+        networks_from_checkpoint(pth, cfg)

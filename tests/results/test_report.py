@@ -174,6 +174,18 @@ def test_html_is_one_page_with_embedded_roc_curves(results_root, tmp_path):
     assert "http" not in page.replace("<!DOCTYPE html>", "")  # self-contained: nothing to fetch
 
 
+def test_an_existing_out_file_is_kept_unless_force(results_root, runner, tmp_path):
+    out = tmp_path / "report.md"
+    out.write_text("my notes")
+    args = ["report", "-f", "markdown", "-r", str(results_root), "-o", str(out)]
+    refused = runner.invoke(app, args)
+    assert refused.exit_code == 2 and "already exists" in refused.output
+    assert "report.md" in refused.output and "--force" in refused.output
+    assert "Traceback" not in refused.output and out.read_text() == "my notes"
+    assert runner.invoke(app, [*args, "--force"]).exit_code == 0
+    assert out.read_text().startswith("#") or "|" in out.read_text()
+
+
 def test_terminal_table_and_a_second_model_of_a_machine(results_root, runner, tmp_path):
     root = tmp_path / "results"
     shutil.copytree(results_root, root)

@@ -169,6 +169,29 @@ def test_a_checkpoint_without_a_kept_epoch_reads_back_without_one(tmp_path: Path
     assert read.best is None and read.rng is None and read.history[0].figures is None
 
 
+class _Payload:
+    def __reduce__(self):
+        return (print, ("code ran",))
+
+
+@pytest.mark.parametrize(
+    ("payload", "expected"),
+    [
+        ([1, 2, 3], "not an aegan training checkpoint"),
+        ({"netG": {}, "netD": {}}, "not an aegan training checkpoint"),
+        ({"x": _Payload()}, "refuses to unpickle"),
+    ],
+)
+def test_a_foreign_or_pickled_checkpoint_is_one_model_error(
+    tmp_path: Path, payload: object, expected: str
+) -> None:
+    torch.save(payload, tmp_path / runs.CHECKPOINT)
+    with pytest.raises(ModelError, match=expected) as caught:
+        runs.read_checkpoint(tmp_path)
+    assert "weights_only" not in caught.value.message + caught.value.hint
+    assert "--resume" in caught.value.hint
+
+
 def test_restored_random_state_draws_what_the_saved_one_would(tmp_path: Path) -> None:
     cpu = torch.device("cpu")
     torch.manual_seed(1)
