@@ -13,7 +13,7 @@ def tiny_demo(monkeypatch):
     ))  # fmt: skip
     monkeypatch.setattr(demo, "DEMO_OVERRIDES", (
         "train_set=dev", "net.isize=32", "feat.n_mels=32", "feat.segment_frames=32",
-        "net.ndf=8", "net.ngf=8", "net.nz=16", "train.batch_size=64", "train.epochs=2",
+        "net.ndf=8", "net.ngf=8", "net.nz=16", "train.batch_size=32", "train.epochs=2",
         "train.select=last", "detect.score=G_x_2_sum",
     ))  # fmt: skip
 
@@ -47,3 +47,12 @@ def test_demo_model_learns(tmp_path):
     )
     assert trained >= 0.85
     assert trained - untrained >= 0.2
+
+
+def test_demo_year_24_writes_and_tests_a_first_shot_data_set(runner, tiny_demo, tmp_path):
+    result = runner.invoke(app, ["demo", "--out", str(tmp_path), "--year", "24"])
+    assert result.exit_code == 0, result.output
+    assert "synthetic DCASE 2024 fan data" in result.stdout and "demo-fan24" in result.stdout
+    test = tmp_path / "data24" / "dev_data" / "fan" / "test"
+    sections = {p.name.split("_")[1] for p in test.iterdir()}
+    assert sections == {"00"}  # first-shot: one section per machine type
