@@ -39,6 +39,27 @@ def write_tone(path, seconds=2.0, sample_rate=16000, freq=440.0, channels=1, see
     return path
 
 
+def rewrite_bundle(source, target, tensor=None, scaler=None):
+    """A copy of a bundle with its first floating generator tensor filled with ``tensor``
+    and/or another scaler (JSON), to make a damaged but well-formed bundle."""
+    import json
+
+    import torch
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+
+    with safe_open(str(source), framework="pt") as fh:
+        metadata = dict(fh.metadata())
+        tensors = {key: fh.get_tensor(key) for key in fh.keys()}  # noqa: SIM118
+    if tensor is not None:
+        key = next(k for k in tensors if k.startswith("netG.") and tensors[k].is_floating_point())
+        tensors[key] = torch.full_like(tensors[key], tensor)
+    if scaler is not None:
+        metadata["scaler"] = json.dumps(scaler)
+    save_file(tensors, str(target), metadata=metadata)
+    return target
+
+
 SMALL_NET = [
     "net.isize=32", "feat.n_mels=32", "feat.segment_frames=32",
     "net.ndf=8", "net.ngf=8", "net.nz=16",

@@ -2,30 +2,11 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
-import torch
-from safetensors import safe_open
-from safetensors.torch import save_file
 
 from aegan.errors import ModelError
 from aegan.model.bundle import read_bundle
-
-
-def rewrite_bundle(source: Path, target: Path, tensor=None, scaler=None) -> Path:
-    """A copy of ``source`` with one tensor filled with ``tensor`` and/or another scaler."""
-    with safe_open(str(source), framework="pt") as fh:
-        metadata = dict(fh.metadata())
-        tensors = {key: fh.get_tensor(key) for key in fh.keys()}  # noqa: SIM118
-    if tensor is not None:
-        key = next(k for k in tensors if k.startswith("netG.") and tensors[k].is_floating_point())
-        tensors[key] = torch.full_like(tensors[key], tensor)
-    if scaler is not None:
-        metadata["scaler"] = json.dumps(scaler)
-    save_file(tensors, str(target), metadata=metadata)
-    return target
+from tests.conftest import rewrite_bundle
 
 
 @pytest.mark.parametrize("value", [float("nan"), float("inf")])

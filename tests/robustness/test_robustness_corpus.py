@@ -12,7 +12,6 @@ is the workspace folder, and a setup may add names (``ws.values``).
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import re
 import zipfile
@@ -26,8 +25,6 @@ import pytest
 import soundfile as sf
 import torch
 from fake_servers import SHARE_TOKEN, FakeHub, ZenodoRecord
-from safetensors import safe_open
-from safetensors.torch import save_file
 
 from aegan import paths
 from aegan.cli import app
@@ -36,7 +33,7 @@ from aegan.config.settings import save_setting
 from aegan.hub.seafile import copy_checkpoint
 from aegan.model.nets import Discriminator, Generator
 from aegan.model.registry import require_published
-from tests.conftest import SMALL_NET
+from tests.conftest import SMALL_NET, rewrite_bundle
 
 pytest_plugins = ["fake_servers"]  # the fake_hub fixture
 
@@ -147,17 +144,10 @@ def silent_wav(ws: Workspace) -> None:
 
 
 def _bad_bundle(ws: Workspace, fill: float | None = None, scaler: dict | None = None) -> None:
-    source = ws.fixture("small_bundle")
-    with safe_open(str(source), framework="pt") as fh:
-        metadata = dict(fh.metadata())
-        tensors = {key: fh.get_tensor(key) for key in fh.keys()}  # noqa: SIM118
-    if fill is not None:
-        key = next(k for k in tensors if k.startswith("netG.") and tensors[k].is_floating_point())
-        tensors[key] = torch.full_like(tensors[key], fill)
-    if scaler is not None:
-        metadata["scaler"] = json.dumps(scaler)
     paths.models_dir().mkdir(parents=True, exist_ok=True)
-    save_file(tensors, str(paths.models_dir() / "fan-bad.safetensors"), metadata=metadata)
+    rewrite_bundle(
+        ws.fixture("small_bundle"), paths.models_dir() / "fan-bad.safetensors", fill, scaler
+    )
     _wav(ws.tmp / "tone.wav", 0.1 * np.sin(np.arange(64000) / 5.0))
 
 
