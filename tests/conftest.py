@@ -60,6 +60,20 @@ def rewrite_bundle(source, target, tensor=None, scaler=None):
     return target
 
 
+def labelled_test_clip(year, machine, section, index, domain, label):
+    """A labelled dev test clip as its DCASE name describes it (label 0 normal, 1 anomaly)."""
+    from pathlib import Path
+
+    from aegan.dcase.clips import Clip
+
+    kind = "anomaly" if label else "normal"
+    return Clip(
+        path=Path(f"section_{section}_{domain}_test_{kind}_{index:04d}.wav"),
+        year=year, machine=machine, subset="dev", split="test", group=section,
+        index=f"{index:04d}", domain=domain, label=label,
+    )  # fmt: skip
+
+
 SMALL_NET = [
     "net.isize=32", "feat.n_mels=32", "feat.segment_frames=32",
     "net.ndf=8", "net.ngf=8", "net.nz=16",

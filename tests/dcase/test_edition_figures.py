@@ -15,6 +15,7 @@ from sklearn.metrics import roc_auc_score
 from aegan.dcase.clips import Clip
 from aegan.dcase.metrics import GROUP_COLUMNS, OFFICIAL_FIGURE, evaluate
 from aegan.dcase.submission import write_submission
+from tests.conftest import labelled_test_clip
 
 # (domain, label, score) of one section's test clips. The source anomaly 0.25 scores
 # below every target normal: it counts against AUC (target) where anomalies are shared
@@ -29,19 +30,7 @@ SECTION = [
 
 def clips(year: int, machine: str, section: str) -> tuple[list[Clip], np.ndarray]:
     made = [
-        Clip(
-            path=Path(
-                f"section_{section}_{domain}_test_{'anomaly' if label else 'normal'}_{i:04d}.wav"
-            ),
-            year=year,
-            machine=machine,
-            subset="dev",
-            split="test",
-            group=section,
-            index=f"{i:04d}",
-            domain=domain,
-            label=label,
-        )
+        labelled_test_clip(year, machine, section, i, domain, label)
         for i, (domain, label, _) in enumerate(SECTION)
     ]
     return made, np.array([[score] for _, _, score in SECTION])

@@ -8,27 +8,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from aegan.dcase.clips import Clip
 from aegan.dcase.metrics import evaluate
 from aegan.paths import RESULTS_FILE
 from aegan.results.report import collect
 from aegan.results.tables import columns, table_cells, table_note
+from tests.conftest import labelled_test_clip
 
 
 def write_result(folder: Path, year: int, machine: str, section: str) -> None:
     rng = np.random.default_rng(year)
     clips = [
-        Clip(
-            path=Path(f"section_{section}_{domain}_test_{label}_{i:04d}.wav"),
-            year=year,
-            machine=machine,
-            subset="dev",
-            split="test",
-            group=section,
-            index=f"{i:04d}",
-            domain=domain,
-            label=int(label == "anomaly"),
-        )
+        labelled_test_clip(year, machine, section, i, domain, int(label == "anomaly"))
         for i, (domain, label) in enumerate(
             [(d, lab) for d in ("source", "target") for lab in ("normal", "anomaly")] * 3
         )
