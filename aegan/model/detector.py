@@ -44,7 +44,6 @@ class FileScore:
 
     path: Path
     score: float | None = None
-    threshold: float | None = None
     anomalous: bool | None = None
     error: str | None = None
 
@@ -198,7 +197,6 @@ class Detector:
     ) -> list[FileScore]:
         """Score many files in batches, with decisions; a file that cannot be used is reported."""
         name = score or self.score_name
-        threshold = self.threshold(name)
         results = [FileScore(Path(f)) for f in files]
         for start in range(0, len(files), FILES_PER_BATCH):
             readable, spectrograms = [], []
@@ -214,7 +212,7 @@ class Detector:
                 for result, value, anomalous in zip(
                     readable, values, self.decide(values, name), strict=True
                 ):
-                    result.score, result.threshold = float(value), threshold
+                    result.score = float(value)
                     result.anomalous = bool(anomalous)
             progress("Scoring files", min(start + FILES_PER_BATCH, len(files)), len(files))
         return results
