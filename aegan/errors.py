@@ -8,6 +8,7 @@ shown with a traceback.
 from __future__ import annotations
 
 import difflib
+import errno
 from collections.abc import Iterable
 
 EXIT_RUNTIME = 1
@@ -52,6 +53,31 @@ class ModelError(AeganError):
 
 class DownloadError(AeganError):
     """A download that failed or did not verify."""
+
+
+class SystemFailure(AeganError):
+    """The operating system refused: permission denied, disk full, read-only drive..."""
+
+
+def system_failure(exc: OSError, action: str | None = None, place: object = None) -> SystemFailure:
+    """An OSError as one message naming what was done, the path and the OS reason, and a
+    hint for the usual causes. ``place`` stands in for the path when the OS names none
+    (a write that fills the disk does not say where)."""
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    path = exc.filename if exc.filename is not None else None
+    where = f" ({path})" if path is not None and (action is None or str(path) not in action) else ""
+    message = f"Cannot {action}: {reason}{where}." if action else f"{reason}{where}."
+    place = path if path is not None else place
+    hints = {
+        errno.EACCES: f"Check the permissions of {place} and of its folder, or choose another "
+        "place (AEGAN_HOME, --data-dir, -o).",
+        errno.ENOSPC: f"Free disk space on the drive of {place} and try again "
+        "(aegan config set cache.features_max_gb bounds the feature cache).",
+        errno.EROFS: f"{place} is on a read-only drive: choose another place (AEGAN_HOME, -o).",
+    }
+    hints[errno.EPERM] = hints[errno.EACCES]
+    hints[errno.EDQUOT] = hints[errno.ENOSPC]
+    return SystemFailure(message, hints.get(exc.errno or 0) if place is not None else None)
 
 
 def did_you_mean(

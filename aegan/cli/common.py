@@ -26,7 +26,7 @@ from rich.progress import (
 
 from aegan.config import schema as config_mod
 from aegan.dcase.facts import MACHINES, MachineType, parse_year
-from aegan.errors import EXIT_RUNTIME, AeganError
+from aegan.errors import EXIT_RUNTIME, AeganError, system_failure
 
 console = Console()
 err_console = Console(stderr=True)
@@ -38,6 +38,12 @@ _state = {"debug": False}
 
 def set_debug(value: bool) -> None:
     _state["debug"] = value
+
+
+def _print_error(exc: AeganError) -> None:
+    err_console.print(f"[bold red]Error:[/] {exc.message}", highlight=False)
+    if exc.hint:
+        err_console.print(exc.hint, highlight=False)
 
 
 def reports_errors(func: F) -> F:
@@ -53,9 +59,7 @@ def reports_errors(func: F) -> F:
         except AeganError as exc:
             if _state["debug"]:
                 err_console.print_exception()
-            err_console.print(f"[bold red]Error:[/] {exc.message}", highlight=False)
-            if exc.hint:
-                err_console.print(exc.hint, highlight=False)
+            _print_error(exc)
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
             err_console.print("[yellow]Interrupted.[/]")
@@ -63,8 +67,7 @@ def reports_errors(func: F) -> F:
         except OSError as exc:  # disk full, permission denied, ...
             if _state["debug"]:
                 err_console.print_exception()
-            where = f" ({exc.filename})" if exc.filename else ""
-            err_console.print(f"[bold red]Error:[/] {exc.strerror or exc}{where}", highlight=False)
+            _print_error(system_failure(exc))
             raise typer.Exit(EXIT_RUNTIME) from None
 
     return wrapper  # type: ignore[return-value]
@@ -167,6 +170,13 @@ def complete_model(incomplete: str) -> list[str]:
     return [n for n in names if n.lower().startswith(incomplete.lower())]
 
 
+PrecisionOption = Annotated[
+    str,
+    typer.Option(
+        "--precision",
+        help="Network arithmetic: fp32 (exact) or bf16 (faster on GPUs and CPUs with bf16 units).",
+    ),
+]
 ModelOption = Annotated[
     str | None,
     typer.Option(

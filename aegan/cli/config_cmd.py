@@ -9,7 +9,14 @@ import typer
 import yaml
 
 from aegan import paths
-from aegan.cli.common import ConfigOption, SetOption, console, load_config, reports_errors
+from aegan.cli.common import (
+    ConfigOption,
+    SetOption,
+    console,
+    err_console,
+    load_config,
+    reports_errors,
+)
 from aegan.config import schema as config_mod
 from aegan.config import settings as settings_mod
 from aegan.config.keys import to_dict
@@ -54,12 +61,13 @@ def path() -> None:
     console.print(str(paths.user_config_file()), highlight=False)
 
 
-@app.command("set")
+@app.command("set", context_settings={"ignore_unknown_options": True})
 @reports_errors
 def set_value(
     key: Annotated[str, typer.Argument(help="Settings key, e.g. data.root22 or device.")],
     value: Annotated[str, typer.Argument(help="New value; 'null' clears it.")],
 ) -> None:
     """Set one key of the user settings file, e.g. `aegan config set data.root22 /data/dcase22`."""
-    settings_mod.save_setting(key, value)
+    for note in settings_mod.save_setting(key, value):
+        err_console.print(f"[yellow]Note:[/] {note}", highlight=False)
     console.print(f"{key} = {value}  ({paths.user_config_file()})", highlight=False)

@@ -118,5 +118,10 @@ def render_availability(found: Availability, roots: dict[int, Path]) -> None:
             "what is here is listed.",
             highlight=False,
         )
+    if found.unreadable:
+        from aegan.model.registry import unreadable_note
+
+        for path in found.unreadable:
+            console.print(f"[yellow]Note:[/] {unreadable_note(path)}", highlight=False)
     for year, root in roots.items():
         console.print(f"DCASE {year} data folder: {root}", highlight=False)

@@ -19,7 +19,7 @@ def models(json_out: JsonOption = False) -> None:
     a published model becomes ready with `aegan fetch NAME`.
     """
     from aegan import paths
-    from aegan.model.registry import model_entries
+    from aegan.model.registry import model_entries, unreadable_bundles, unreadable_note
 
     entries = model_entries()
     if json_out:
@@ -38,5 +38,7 @@ def models(json_out: JsonOption = False) -> None:
         )  # fmt: skip
     console.print(table)
     console.print(f"Models folder: {paths.models_dir()}", highlight=False)
+    for path in unreadable_bundles():
+        console.print(f"[yellow]Note:[/] {unreadable_note(path)}", highlight=False)
     if any(e.state != "ready" for e in entries):
         console.print("Get a published model with [bold]aegan fetch NAME[/].")

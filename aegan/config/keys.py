@@ -3,20 +3,75 @@
 A config object is a tree of dataclasses; ``train.epochs`` names a field of a
 section. Values from YAML files and ``--set key=value`` are converted to the
 field's type and checked here, and a wrong key is named with the close ones.
+A field may carry a check in its metadata (``within``, ``checked``): it runs
+every time the key is set, so a bad value is refused where it enters (a
+``--set``, ``aegan config set``, a config file, a bundle's saved config), not
+after an epoch of NaN. Every float must be finite.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from aegan.errors import ConfigError, did_you_mean
+from aegan.errors import ConfigError, did_you_mean, first_line
+
+Check = Callable[[str, Any], None]
+"""Raises ``ConfigError`` naming the key, the value and what is allowed."""
+
+
+def checked(check: Check) -> dict[str, Check]:
+    """Field metadata that runs ``check`` whenever the key is set."""
+    return {"check": check}
+
+
+def _text(bound: float) -> str:
+    """A bound as a user would write it: 4294967295, not 4.29497e+09."""
+    return str(int(bound)) if float(bound).is_integer() else f"{bound:g}"
+
+
+def within(
+    low: float | None = None,
+    high: float | None = None,
+    *,
+    low_open: bool = False,
+    high_open: bool = False,
+) -> dict[str, Check]:
+    """Field metadata bounding a number: ``within(0, low_open=True)`` is > 0."""
+    if low is not None and high is not None:
+        allowed = (
+            f"in {'(' if low_open else '['}{_text(low)}, {_text(high)}{')' if high_open else ']'}"
+        )
+    elif low is not None:
+        allowed = f"{'>' if low_open else '>='} {_text(low)}"
+    else:
+        allowed = f"{'<' if high_open else '<='} {_text(high)}"
+
+    def check(key: str, value: Any) -> None:
+        too_low = low is not None and (value <= low if low_open else value < low)
+        too_high = high is not None and (value >= high if high_open else value > high)
+        if too_low or too_high:
+            raise ConfigError(
+                f"Config key {key!r} must be {allowed}; got {value!r}.",
+                "Fix the value in the config file or in --set.",
+            )
+
+    return checked(check)
+
+
+def _run_check(owner: Any, name: str, key: str, value: Any) -> None:
+    if value is None:
+        return
+    for item in dataclasses.fields(owner):
+        if item.name == name and "check" in item.metadata:
+            item.metadata["check"](key, value)
 
 
 def _coerce(value: Any, kind: Any, key: str) -> Any:
@@ -46,7 +101,13 @@ def _coerce(value: Any, kind: Any, key: str) -> Any:
         if kind is float:
             if isinstance(value, bool):
                 raise ValueError
-            return float(value)
+            number = float(value)
+            if not math.isfinite(number):
+                raise ConfigError(
+                    f"Config key {key!r} must be a finite number; got {value!r}.",
+                    "Fix the value in the config file or in --set.",
+                )
+            return number
         if kind is str:
             if isinstance(value, (dict, list)):
                 raise ValueError
@@ -94,7 +155,9 @@ def set_key(obj: Any, key: str, value: Any, root_cls: type | None = None) -> Non
     name = parts[-1]
     if name not in fields or _is_section(fields[name]):
         _unknown_key(key, root_cls or type(obj))
-    setattr(target, name, _coerce(value, fields[name], key))
+    converted = _coerce(value, fields[name], key)
+    _run_check(target, name, key, converted)
+    setattr(target, name, converted)
 
 
 def _unknown_key(key: str, cls: type) -> typing.NoReturn:
@@ -138,10 +201,17 @@ def read_yaml(path: Path) -> dict[str, Any]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"Config file {path} is not valid YAML: {exc}") from None
+        raise ConfigError(f"Config file {path} is not valid YAML: {_yaml_problem(exc)}.") from None
     if not isinstance(data, Mapping):
         raise ConfigError(f"Config file {path} must hold a mapping of keys to values.")
     return dict(data)
+
+
+def _yaml_problem(exc: Exception) -> str:
+    """Where and what, in one line (PyYAML's own text spans several with a caret drawing)."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or first_line(exc)
+    return f"line {mark.line + 1}, column {mark.column + 1}: {problem}" if mark else problem
 
 
 def to_dict(obj: Any) -> dict[str, Any]:

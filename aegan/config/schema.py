@@ -17,11 +17,20 @@ from typing import Any
 
 import yaml
 
-from aegan.config.keys import flatten, parse_override, read_yaml, set_key, to_dict
+from aegan.config.keys import (
+    Check,
+    checked,
+    flatten,
+    parse_override,
+    read_yaml,
+    set_key,
+    to_dict,
+    within,
+)
 from aegan.config.recipes import recipe, year_defaults
 from aegan.dcase.clips import TRAIN_SETS
 from aegan.dcase.facts import MachineType, parse_year, short_year
-from aegan.errors import ConfigError
+from aegan.errors import ConfigError, did_you_mean
 from aegan.score_names import SCORE_NAMES
 
 NORMS = ("ln", "bn", "in")
@@ -32,31 +41,55 @@ MIN_ISIZE = 16
 """The smallest network input side (net.isize); the networks check the same bound."""
 
 
+def one_of(choices: Iterable[str]) -> dict[str, Check]:
+    """Field metadata allowing only ``choices``."""
+    allowed = tuple(choices)
+
+    def check(key: str, value: Any) -> None:
+        if value not in allowed:
+            raise ConfigError(
+                f"Config key {key!r} must be one of {', '.join(allowed)}; got {value!r}.",
+                did_you_mean(str(value), allowed),
+            )
+
+    return checked(check)
+
+
+def _num(default: float, low: float | None = None, high: float | None = None, **kw: bool) -> Any:
+    """A numeric field and its allowed range (``within``)."""
+    return field(default=default, metadata=within(low, high, **kw))
+
+
+POSITIVE = {"low_open": True}
+SEED_MAX = 2**32 - 1
+"""numpy's legacy seeding takes [0, 2**32); torch takes more."""
+
+
 @dataclass
 class FeatureConfig:
     """Log-mel settings (docs/method.md section 2); the model input is n_mels x segment_frames."""
 
-    sample_rate: int = 16000
-    n_fft: int = 2048
-    hop_length: int = 512
-    n_mels: int = 128
-    top_db: float = 80.0
-    segment_frames: int = 128
-    segment_hop: int = 1
+    sample_rate: int = _num(16000, 1000, 384000)
+    n_fft: int = _num(2048, 2, 65536)
+    hop_length: int = _num(512, 1, 65536)
+    n_mels: int = _num(128, 1, 1024)
+    top_db: float = _num(80.0, 0, **POSITIVE)
+    segment_frames: int = _num(128, 1, 1024)
+    segment_hop: int = _num(1, 1, 1024)
 
 
 @dataclass
 class NetConfig:
     """Network hyper-parameters (docs/method.md section 3)."""
 
-    isize: int = 128
-    nz: int = 256
-    ndf: int = 32
-    ngf: int = 32
-    act_enc: str = "leakyrelu"
-    act_dec: str = "relu"
-    norm_g: str = "ln"
-    norm_d: str = "ln"
+    isize: int = _num(128, MIN_ISIZE, 1024)
+    nz: int = _num(256, 1, 65536)
+    ndf: int = _num(32, 1, 4096)
+    ngf: int = _num(32, 1, 4096)
+    act_enc: str = field(default="leakyrelu", metadata=one_of(ACTIVATIONS))
+    act_dec: str = field(default="relu", metadata=one_of(ACTIVATIONS))
+    norm_g: str = field(default="ln", metadata=one_of(NORMS))
+    norm_d: str = field(default="ln", metadata=one_of(NORMS))
     first_norm: bool = True
 
 
@@ -64,20 +97,20 @@ class NetConfig:
 class TrainConfig:
     """WGAN-GP training with feature matching (docs/method.md section 4)."""
 
-    epochs: int = 60
-    batch_size: int = 512
-    lr_d: float = 2e-4
-    lr_g: float = 2e-4
-    beta1: float = 0.5
-    beta2: float = 0.999
-    feat_match_eff: float = 0.1
-    match_mu: float = 1.0
-    match_sigma: float = 0.0
-    ncritic: int = 1
-    lambda_gp: float = 10.0
-    seed: int = 783
-    select: str = "paper"
-    precision: str = "fp32"
+    epochs: int = _num(60, 1, 100000)
+    batch_size: int = _num(512, 1, 2**20)
+    lr_d: float = _num(2e-4, 0, **POSITIVE)
+    lr_g: float = _num(2e-4, 0, **POSITIVE)
+    beta1: float = _num(0.5, 0, 1, high_open=True)
+    beta2: float = _num(0.999, 0, 1, high_open=True)
+    feat_match_eff: float = _num(0.1, 0)
+    match_mu: float = _num(1.0, 0)
+    match_sigma: float = _num(0.0, 0)
+    ncritic: int = _num(1, 1, 100)
+    lambda_gp: float = _num(10.0, 0)
+    seed: int = _num(783, 0, SEED_MAX)
+    select: str = field(default="paper", metadata=one_of(SELECTIONS))
+    precision: str = field(default="fp32", metadata=one_of(PRECISIONS))
     compile: bool = False
 
 
@@ -85,16 +118,16 @@ class TrainConfig:
 class DetectConfig:
     """Scoring and decisions: the chosen score, pAUC range, decision threshold."""
 
-    score: str = "G_z_1_sum"
-    max_fpr: float = 0.1
-    threshold_quantile: float = 0.9
+    score: str = field(default="G_z_1_sum", metadata=one_of(SCORE_NAMES))
+    max_fpr: float = _num(0.1, 0, 1, low_open=True)
+    threshold_quantile: float = _num(0.9, 0, 1, low_open=True, high_open=True)
 
 
 @dataclass
 class Config:
     year: int
     machine: str
-    train_set: str = "dev"
+    train_set: str = field(default="dev", metadata=one_of(TRAIN_SETS))
     feat: FeatureConfig = field(default_factory=FeatureConfig)
     net: NetConfig = field(default_factory=NetConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
@@ -171,24 +204,11 @@ def config_from_dict(data: Mapping[str, Any]) -> Config:
     return cfg
 
 
-def _require_choice(key: str, value: str, choices: Iterable[str]) -> None:
-    choices = tuple(choices)
-    if value not in choices:
-        raise ConfigError(f"Config key {key!r} must be one of {', '.join(choices)}; got {value!r}.")
-
-
 def validate(cfg: Config) -> None:
-    """Checks that span keys: choices, sizes that the networks can be built with."""
-    _require_choice("train_set", cfg.train_set, TRAIN_SETS)
-    _require_choice("net.norm_g", cfg.net.norm_g, NORMS)
-    _require_choice("net.norm_d", cfg.net.norm_d, NORMS)
-    _require_choice("net.act_enc", cfg.net.act_enc, ACTIVATIONS)
-    _require_choice("net.act_dec", cfg.net.act_dec, ACTIVATIONS)
-    _require_choice("train.select", cfg.train.select, SELECTIONS)
-    _require_choice("train.precision", cfg.train.precision, PRECISIONS)
-    _require_choice("detect.score", cfg.detect.score, SCORE_NAMES)
+    """Checks that span keys: sizes that the networks can be built with (each key's own
+    type and range were checked when it was set)."""
     isize = cfg.net.isize
-    if isize < MIN_ISIZE or isize & (isize - 1):
+    if isize & (isize - 1):
         raise ConfigError(f"net.isize must be a power of two >= {MIN_ISIZE}; got {isize}.")
     if cfg.feat.n_mels != isize or cfg.feat.segment_frames != isize:
         raise ConfigError(
@@ -197,25 +217,11 @@ def validate(cfg: Config) -> None:
             "Set all three together, e.g. --set net.isize=64 --set feat.n_mels=64 "
             "--set feat.segment_frames=64.",
         )
-    positive = {
-        "feat.sample_rate": cfg.feat.sample_rate, "feat.n_fft": cfg.feat.n_fft,
-        "feat.hop_length": cfg.feat.hop_length, "feat.segment_hop": cfg.feat.segment_hop,
-        "net.nz": cfg.net.nz, "net.ndf": cfg.net.ndf, "net.ngf": cfg.net.ngf,
-        "train.epochs": cfg.train.epochs, "train.batch_size": cfg.train.batch_size,
-        "train.ncritic": cfg.train.ncritic, "train.lr_d": cfg.train.lr_d,
-        "train.lr_g": cfg.train.lr_g,
-    }  # fmt: skip
-    for key, value in positive.items():
-        if value <= 0:
-            raise ConfigError(f"Config key {key!r} must be positive; got {value}.")
-    if not 0 < cfg.detect.max_fpr <= 1:
-        raise ConfigError(f"detect.max_fpr must be in (0, 1]; got {cfg.detect.max_fpr}.")
-    if not 0 < cfg.detect.threshold_quantile < 1:
+    if cfg.feat.hop_length > cfg.feat.n_fft:
         raise ConfigError(
-            f"detect.threshold_quantile must be in (0, 1); got {cfg.detect.threshold_quantile}."
+            f"feat.hop_length ({cfg.feat.hop_length}) must not exceed feat.n_fft "
+            f"({cfg.feat.n_fft}): frames would skip samples."
         )
-    if not 0 <= cfg.train.beta1 < 1 or not 0 <= cfg.train.beta2 < 1:
-        raise ConfigError("train.beta1 and train.beta2 must be in [0, 1).")
 
 
 def config_yaml(cfg: Config) -> str:

@@ -23,7 +23,7 @@ from pathlib import Path, PurePosixPath
 from aegan import paths
 from aegan.dcase.clips import find_machine_dir, list_audio, machine_dir, subsets_of
 from aegan.dcase.facts import edition
-from aegan.errors import DataError, UsageError
+from aegan.errors import DataError, UsageError, system_failure
 from aegan.progress import Progress, no_progress
 
 DATASET_SPLITS = ("dev", "eval", "all")
@@ -181,38 +181,40 @@ def extract_archive(
     so an unsafe, oversized or malformed archive leaves nothing behind. Returns files per split.
     """
     progress = progress or no_progress
-    staging = Path(root) / f".{archive.name}.extracting"
-    shutil.rmtree(staging, ignore_errors=True)
     try:
         with zipfile.ZipFile(zip_path) as zip_file:
             _check_archive(zip_file, zip_path)
             _check_limits(zip_file, zip_path, Path(root))
-            members = zip_file.infolist()
-            for index, member in enumerate(members, 1):
-                zip_file.extract(member, staging)
-                progress(f"Extracting {archive.name}", index, len(members))
-        sources = {
-            split: _split_folder(staging, split, machine, archive) for split in archive.splits
-        }
-        for extra in archive.extra:  # folders an archive may hold (2025: supplemental/)
-            if _has_folder(staging, extra):
-                sources[extra] = _split_folder(staging, extra, machine, archive)
-        counts = {}
-        for split, source in sources.items():
-            target = machine_dir(root, archive.subset, machine) / split
-            target.mkdir(parents=True, exist_ok=True)
-            moved = list_audio(source)
-            for path in moved:
-                os.replace(path, target / path.name)
-            counts[split] = len(moved)
-        return counts
+            with paths.staging_dir(Path(root) / archive.name) as staging:
+                members = zip_file.infolist()
+                for index, member in enumerate(members, 1):
+                    zip_file.extract(member, staging)
+                    progress(f"Extracting {archive.name}", index, len(members))
+                return _move_into_place(staging, Path(root), machine, archive)
     except zipfile.BadZipFile as exc:
         raise DataError(
             f"{zip_path} is not a valid zip archive ({exc}).",
             "Delete it and download it again.",
         ) from None
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    except OSError as exc:  # disk full, permission denied: the OS often names no path
+        raise system_failure(exc, f"extract {zip_path.name} into {root}", root) from None
+
+
+def _move_into_place(staging: Path, root: Path, machine: str, archive: Archive) -> dict[str, int]:
+    """Move the extracted audio from ``staging`` into the data tree; files per split."""
+    sources = {split: _split_folder(staging, split, machine, archive) for split in archive.splits}
+    for extra in archive.extra:  # folders an archive may hold (2025: supplemental/)
+        if _has_folder(staging, extra):
+            sources[extra] = _split_folder(staging, extra, machine, archive)
+    counts = {}
+    for split, source in sources.items():
+        target = machine_dir(root, archive.subset, machine) / split
+        target.mkdir(parents=True, exist_ok=True)
+        moved = list_audio(source)
+        for path in moved:
+            os.replace(path, target / path.name)
+        counts[split] = len(moved)
+    return counts
 
 
 # ---------------------------------------------------------------- what is on disk

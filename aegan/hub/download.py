@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 
 from aegan.config.settings import HubSettings
 from aegan.errors import AeganError, DownloadError
-from aegan.hub.lockfile import record_locked
+from aegan.hub.lockfile import already_fetched, record_locked, turn
 from aegan.paths import file_digests
 from aegan.progress import Progress, no_progress
 
@@ -261,31 +261,37 @@ def download(
 
     ``check`` inspects the complete download before it replaces ``dest``; a file
     it rejects (by raising) is removed, and ``dest`` and the lock stay as they were.
-    On failure only a resumable ``dest.part`` may remain.
+    On failure only a resumable ``dest.part`` may remain. Two processes
+    downloading one ``dest`` take turns (the second finds the file there).
     """
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    part = part_path(dest)
     progress = progress or no_progress
-    task = f"Downloading {dest.name}"
+    with turn(dest, progress) as waited:
+        if waited and already_fetched(dest, expected_size):
+            return dest  # the other aegan fetched it
+        part = part_path(dest)
+        task = f"Downloading {dest.name}"
 
-    def attempt() -> None:
-        _download_once(url, part, policy.timeout, expected_size, lambda d, t: progress(task, d, t))
+        def attempt() -> None:
+            _download_once(
+                url, part, policy.timeout, expected_size, lambda d, t: progress(task, d, t)
+            )
 
-    try:
-        _with_retries(attempt, url, policy, hint)
-    except DownloadError as exc:
-        if part.is_file() and part.stat().st_size > 0:
-            kept = f" The partial download {part} is kept and resumes on the next try."
-            raise DownloadError(exc.message + kept, exc.hint) from exc.__cause__
-        part.unlink(missing_ok=True)
-        raise
-    sha256 = _verify(part, url, expected_size, md5, hint)
-    try:
-        run_check(check, part, f"the file downloaded from {url}")
-    except BaseException:
-        part.unlink(missing_ok=True)
-        raise
-    os.replace(part, dest)
-    record_locked(dest, url, sha256)
-    return dest
+        try:
+            _with_retries(attempt, url, policy, hint)
+        except DownloadError as exc:
+            if part.is_file() and part.stat().st_size > 0:
+                kept = f" The partial download {part} is kept and resumes on the next try."
+                raise DownloadError(exc.message + kept, exc.hint) from exc.__cause__
+            part.unlink(missing_ok=True)
+            raise
+        sha256 = _verify(part, url, expected_size, md5, hint)
+        try:
+            run_check(check, part, f"the file downloaded from {url}")
+        except BaseException:
+            part.unlink(missing_ok=True)
+            raise
+        os.replace(part, dest)
+        record_locked(dest, url, sha256)
+        return dest

@@ -14,13 +14,15 @@ import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from aegan import paths
 from aegan.config.schema import Config
 from aegan.config.settings import HubSettings
 from aegan.dcase.facts import MACHINES, MachineType, parse_year
 from aegan.errors import AeganError, DownloadError, UsageError
 from aegan.hub.archives import Archive, archive_complete, dcase_archives, missing_training_folders
+from aegan.hub.lockfile import turn
 from aegan.hub.seafile import (
     FetchedCheckpoint,
     RemoteFile,
@@ -30,14 +32,16 @@ from aegan.hub.seafile import (
     list_share,
 )
 from aegan.hub.zenodo import ZenodoFile, zenodo_files
-from aegan.model.bundle import describe_bundle
+from aegan.model.bundle_meta import describe_bundle
 from aegan.model.registry import (
     PUBLISHED,
     PublishedModel,
     bundle_path,
+    checkpoint_path,
     model_entries,
     published,
     require_published,
+    unreadable_bundles,
 )
 from aegan.progress import Progress, no_progress
 
@@ -115,19 +119,45 @@ def fetch_model(
     force: bool = False,
     device: str | torch.device = "cpu",
     progress: Progress = no_progress,
+    calibration: dict[str, Any] | None = None,
 ) -> ModelFetch:
     """Fetch (or import, from ``source_file``) a published checkpoint and calibrate it.
 
     A model already calibrated is left alone unless ``force``, ``source_file``
-    or ``remote_path`` asks for another checkpoint.
+    or ``remote_path`` asks for another checkpoint. ``calibration`` holds
+    keywords of ``import_checkpoint`` (threshold_clips, precision, announce).
     """
-    from aegan.model.calibration import import_checkpoint  # loads torch
-    from aegan.model.checkpoints import networks_from_checkpoint
-
     bundle = bundle_path(model.name)
     redo = force or source_file is not None or remote_path is not None
     if not redo and describe_bundle(bundle) is not None:
         return ModelFetch(model, root, bundle=bundle)
+    with turn(bundle, progress) as waited:  # another aegan may fetch the same model
+        if waited and not redo and describe_bundle(bundle) is not None:
+            return ModelFetch(model, root, bundle=bundle)
+        for folder in (bundle.parent, checkpoint_path(model).parent):
+            paths.sweep_stale(folder)  # what a killed fetch left half-written
+        return _fetch_locked(
+            model, cfg, root, settings, source_file, remote_path, force, device, progress,
+            calibration or {},
+        )  # fmt: skip
+
+
+def _fetch_locked(
+    model: PublishedModel,
+    cfg: Config,
+    root: Path,
+    settings: HubSettings,
+    source_file: Path | None,
+    remote_path: str | None,
+    force: bool,
+    device: str | torch.device,
+    progress: Progress,
+    calibration: dict[str, Any],
+) -> ModelFetch:
+    from aegan.model.calibration import import_checkpoint  # loads torch
+    from aegan.model.checkpoints import networks_from_checkpoint
+
+    bundle = bundle_path(model.name)
 
     def check(path: Path) -> None:  # loads safely, fits this config, finite weights
         networks_from_checkpoint(path, cfg)
@@ -151,6 +181,7 @@ def fetch_model(
         device=device,
         progress=progress,
         source={"published_model": model.name, "checkpoint_url": checkpoint.url},
+        **calibration,
     )
     return ModelFetch(model, root, checkpoint=checkpoint, bundle=bundle, calibrated=True)
 
@@ -185,6 +216,7 @@ class Availability:
     models: list[ModelAvailability]
     archives: list[ArchiveAvailability]
     offline: str | None = None
+    unreadable: list[Path] = field(default_factory=list)  # skipped files of the models folder
 
 
 class _Remote:
@@ -254,4 +286,4 @@ def availability(
         for machine in MACHINES[year]
         for archive in dcase_archives(year, machine, "all")
     ]
-    return Availability(models, archives, remote.offline)
+    return Availability(models, archives, remote.offline, unreadable_bundles())

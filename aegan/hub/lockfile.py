@@ -8,6 +8,8 @@ is caught instead of silently used or replaced.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -15,6 +17,7 @@ from pathlib import Path
 from aegan import paths
 from aegan.errors import DownloadError
 from aegan.paths import file_digests
+from aegan.progress import Progress
 
 LOCK_NAME = "aegan.lock"
 
@@ -68,16 +71,38 @@ def record_locked(path: Path, url: str, sha256: str | None = None) -> LockEntry:
         url=url,
         fetched_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
     )
-    entries = read_lock()
-    entries[_lock_key(path)] = entry
-    _write_lock(entries)
+    with paths.file_lock(lock_path()):  # another aegan may record its file meanwhile
+        entries = read_lock()
+        entries[_lock_key(path)] = entry
+        _write_lock(entries)
     return entry
 
 
 def forget_locked(path: Path) -> None:
-    entries = read_lock()
-    if entries.pop(_lock_key(path), None) is not None:
-        _write_lock(entries)
+    with paths.file_lock(lock_path()):
+        entries = read_lock()
+        if entries.pop(_lock_key(path), None) is not None:
+            _write_lock(entries)
+
+
+@contextmanager
+def turn(target: Path, progress: Progress) -> Iterator[bool]:
+    """Hold ``target``'s inter-process lock: two aegan fetching one file take turns.
+
+    Yields whether another aegan held it first, in which case the caller looks
+    again at what that one left before fetching (it is usually all there).
+    """
+    waited = []
+    task = f"Waiting for another aegan to finish {Path(target).name}"
+
+    def on_wait() -> None:
+        waited.append(True)
+        progress(task, 0, 1)
+
+    with paths.file_lock(target, on_wait):
+        if waited:
+            progress(task, 1, 1)
+        yield bool(waited)
 
 
 def verify_locked(path: Path, hint: str | None = None) -> LockEntry | None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from aegan import paths
 from aegan.config.settings import HubSettings
 from aegan.dcase.clips import machine_dir
 from aegan.dcase.facts import edition
@@ -26,8 +27,8 @@ from aegan.hub.archives import (
     write_marker,
 )
 from aegan.hub.download import DEFAULT_BACKOFF, DownloadPolicy, download, get_json
-from aegan.hub.lockfile import already_fetched, forget_locked
-from aegan.progress import Progress
+from aegan.hub.lockfile import already_fetched, forget_locked, turn
+from aegan.progress import Progress, no_progress
 
 
 @dataclass(frozen=True)
@@ -138,7 +139,6 @@ def _fetch_archive(
     remote: ZenodoFile,
     settings: HubSettings,
     progress: Progress | None,
-    *,
     keep_zip: bool,
     backoff: float,
 ) -> bool:
@@ -181,7 +181,7 @@ def fetch_dataset(
     """Download and extract one machine's DCASE data (and eval ground truth) under ``root``.
 
     Archives already extracted by an earlier fetch are skipped without any
-    network access. The ground truth is fetched when reachable; failing that
+    network access; two aegan fetching one archive take turns. The ground truth is fetched when reachable; failing that
     is reported in the summary, not raised. ``year`` and ``machine`` are
     canonical (``MachineType``).
     """
@@ -193,14 +193,16 @@ def fetch_dataset(
         summary.folders.extend(
             machine_dir(root, archive.subset, machine) / s for s in archive.splits
         )
-        if archive_complete(root, archive, machine):
-            summary.skipped.append(archive.name)
-            continue
-        hint = data_hint(settings, archive, root, machine)
-        remote = _remote_archive(archive, listings, settings, backoff, hint)
-        fetched = _fetch_archive(
-            archive, machine, root, remote, settings, progress, keep_zip=keep_zip, backoff=backoff
-        )
+        with turn(root / archive.name, progress or no_progress):  # another aegan may fetch it
+            if archive_complete(root, archive, machine):
+                summary.skipped.append(archive.name)
+                continue
+            paths.sweep_stale(root)  # what a killed fetch left half-extracted
+            hint = data_hint(settings, archive, root, machine)
+            remote = _remote_archive(archive, listings, settings, backoff, hint)
+            fetched = _fetch_archive(
+                archive, machine, root, remote, settings, progress, keep_zip, backoff
+            )
         (summary.downloaded if fetched else summary.skipped).append(archive.name)
     published = edition(year).ground_truth is not None
     if published and any(a.subset == "eval" and "test" in a.splits for a in archives):

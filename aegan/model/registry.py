@@ -15,9 +15,8 @@ from aegan import paths
 from aegan.config.recipes import PublishedModel, published_models
 from aegan.dcase.facts import MACHINES, short_year
 from aegan.errors import ModelError, UsageError, did_you_mean
-from aegan.model.bundle import LocalModel, describe_bundle
+from aegan.model.bundle_meta import BUNDLE_SUFFIX, LocalModel, describe_bundle
 
-BUNDLE_SUFFIX = ".safetensors"
 CHECKPOINT_SUFFIX = ".pth"
 
 
@@ -80,9 +79,38 @@ def local_names() -> list[str]:
     return sorted(p.name.removesuffix(BUNDLE_SUFFIX) for p in folder.glob(f"*{BUNDLE_SUFFIX}"))
 
 
+def _scan_local() -> tuple[list[LocalModel], list[Path]]:
+    """The readable bundles of the models folder, and the files there that are not.
+
+    One damaged or foreign file must not break every command that lists models:
+    it is skipped, and named by ``unreadable_bundles`` for a note.
+    """
+    readable, unreadable = [], []
+    for name in local_names():
+        path = bundle_path(name)
+        model = describe_bundle(path)
+        if model is None:
+            unreadable.append(path)
+        else:
+            readable.append(model)
+    return readable, unreadable
+
+
 def local_models() -> list[LocalModel]:
-    found = (describe_bundle(bundle_path(name)) for name in local_names())
-    return [model for model in found if model is not None]
+    return _scan_local()[0]
+
+
+def unreadable_bundles() -> list[Path]:
+    """Files in the models folder that are not readable bundles (skipped everywhere)."""
+    return _scan_local()[1]
+
+
+def unreadable_note(path: Path) -> str:
+    """What a listing says about a skipped file."""
+    return (
+        f"Skipped {path}: it is not a readable aegan model bundle "
+        f"(`aegan score --model {path} FILE` says why); delete it or make it again."
+    )
 
 
 def default_model(year: int, machine: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import re
 import zipfile
@@ -13,7 +14,7 @@ from fake_servers import zip_bytes
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from aegan.errors import DataError, UsageError
+from aegan.errors import DataError, SystemFailure, UsageError
 from aegan.hub.archives import (
     Archive,
     archive_complete,
@@ -298,3 +299,23 @@ def test_too_little_free_disk_space_is_refused_before_extracting(
     assert "only 1.0 KB are free" in caught.value.message and "root" in caught.value.message
     assert "--data-dir" in caught.value.hint
     assert files_under(tmp_path / "root") == []
+
+
+def test_a_full_disk_during_extraction_names_the_archive_and_the_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    entries = wav_entries("fan/train/", "train") | wav_entries("fan/test/", "test")
+    zip_path = write_zip(tmp_path / "dev_fan.zip", entries)
+    root = tmp_path / "root"
+
+    def full(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")  # a write names no path
+
+    monkeypatch.setattr(zipfile.ZipFile, "extract", full)
+    with pytest.raises(SystemFailure) as caught:
+        extract_archive(zip_path, root, "fan", DEV_FAN)
+    assert caught.value.message == (
+        f"Cannot extract dev_fan.zip into {root}: No space left on device."
+    )
+    assert caught.value.hint is not None and f"drive of {root}" in caught.value.hint
+    assert files_under(root) == [] and not list(root.glob(".*"))  # no staging left

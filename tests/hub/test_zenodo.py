@@ -115,7 +115,7 @@ def test_fetch_dataset_places_every_layout_into_the_dcase_tree(
     assert truth in summary.ground_truth and truth.read_bytes() == b"section_03_0000.wav,1\n"
     assert len(summary.ground_truth) == 6
     assert not list(root.glob("*.zip")) and not list(root.glob("*.part"))
-    assert not list(root.glob(".*.extracting"))
+    assert not list(root.glob(".*.part")) and not list(root.glob(".*.lock"))
 
 
 def test_second_dataset_fetch_does_nothing(
