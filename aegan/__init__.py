@@ -8,10 +8,8 @@ detector.score("mic.wav") > detector.threshold()
 
 from __future__ import annotations
 
-from importlib.metadata import version
 from typing import TYPE_CHECKING, Any
 
-__version__ = version("aegan")
 __all__ = ["Detector", "__version__"]
 
 if TYPE_CHECKING:
@@ -19,9 +17,14 @@ if TYPE_CHECKING:
 
 
 def __getattr__(name: str) -> Any:
-    # Imported on first use, so that the command line starts without loading torch.
+    # Imported on first use, so that the command line starts without loading torch
+    # (Detector) or reading the installed packages' metadata (__version__).
     if name == "Detector":
         from aegan.model.detector import Detector
 
         return Detector
+    if name == "__version__":
+        from importlib.metadata import version
+
+        return version("aegan")
     raise AttributeError(f"module 'aegan' has no attribute {name!r}")

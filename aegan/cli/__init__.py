@@ -3,7 +3,6 @@ render the results with rich."""
 
 from __future__ import annotations
 
-from importlib.metadata import version
 from pathlib import Path
 from typing import Annotated
 
@@ -12,6 +11,7 @@ import typer
 from aegan.cli import config_cmd
 from aegan.cli.common import console, set_debug, set_home
 from aegan.cli.demo import demo
+from aegan.cli.export import export
 from aegan.cli.fetch import fetch
 from aegan.cli.localize import localize
 from aegan.cli.models import models
@@ -33,6 +33,8 @@ app = typer.Typer(
 
 def _version(value: bool) -> None:
     if value:
+        from importlib.metadata import version  # here: reading package metadata takes a while
+
         console.print(f"aegan {version('aegan')}")
         raise typer.Exit()
 
@@ -62,6 +64,7 @@ app.command(rich_help_panel="Data")(fetch)
 app.command(rich_help_panel="Models")(test)
 app.command(rich_help_panel="Use")(score)
 app.command(rich_help_panel="Use")(localize)
+app.command(rich_help_panel="Use")(export)
 app.command(rich_help_panel="Models")(report)
 app.command(rich_help_panel="Models")(models)
 app.add_typer(config_cmd.app, name="config", rich_help_panel="Setup")

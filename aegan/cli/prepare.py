@@ -91,7 +91,8 @@ def prepare(
     """Compute log-mel features of a machine's training and test sets into the cache.
 
     A second run finds the cache and returns at once; a changed file or feature
-    setting recomputes.
+    setting recomputes. Features of other settings stay cached until the cache
+    outgrows [bold]cache.features_max_gb[/] (least recently used go first).
     """
     overrides = list(set_ or [])
     if train_set is not None:

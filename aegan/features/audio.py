@@ -1,10 +1,8 @@
-"""Reading audio and turning it into log-mel spectrograms (docs/method.md section 2).
+"""Reading audio for the features (docs/method.md section 2), and finding audio files.
 
-The log-mel transform reproduces librosa's ``melspectrogram`` followed by
-``power_to_db(ref=1.0)`` (the original research code's pipeline) with torch, so
-that it runs batched and on any device: Hann window, centred frames with zero
-padding, power 2, Slaney mel scale and area normalisation, then dB clipped per
-clip at ``max - top_db``.
+Samples come out as librosa reads them: mono float32 at the feature rate.
+Torch is imported only to resample a file recorded at another rate, so that
+preparing a DCASE data set (all 16 kHz) never loads it.
 """
 
 from __future__ import annotations
@@ -16,8 +14,6 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-import torch
-import torchaudio.functional as AF
 
 from aegan.dcase.clips import AUDIO_SUFFIXES
 from aegan.errors import AudioError, DataError
@@ -99,14 +95,15 @@ def probe(path: Path | str, sample_rate: int) -> AudioInfo:
     )
 
 
-def read_audio(path: Path | str, sample_rate: int) -> np.ndarray:
+def read_audio(path: Path | str, sample_rate: int, info: AudioInfo | None = None) -> np.ndarray:
     """Mono float32 samples at ``sample_rate``: channels averaged, resampled if needed.
 
     Samples are scaled as soundfile (and librosa) scale them: int16 / 32768.
     A file whose data ends before its header says is refused as truncated.
+    ``info`` is the file's ``probe``, when the caller has it already.
     """
     path = Path(path)
-    info = probe(path, sample_rate)
+    info = info or probe(path, sample_rate)
     try:
         data, rate = sf.read(str(path), dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, OSError) as exc:
@@ -116,8 +113,16 @@ def read_audio(path: Path | str, sample_rate: int) -> np.ndarray:
     _require_usable(path, data)
     mono = data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]
     if rate != sample_rate:
-        mono = AF.resample(torch.from_numpy(np.ascontiguousarray(mono)), rate, sample_rate).numpy()
+        mono = _resample(mono, rate, sample_rate)
     return np.ascontiguousarray(mono, dtype=np.float32)
+
+
+def _resample(mono: np.ndarray, rate: int, sample_rate: int) -> np.ndarray:
+    # torch only here: a data set at the feature rate is read without importing it
+    import torch
+    import torchaudio.functional as AF
+
+    return AF.resample(torch.from_numpy(np.ascontiguousarray(mono)), rate, sample_rate).numpy()
 
 
 def _require_usable(path: Path, data: np.ndarray) -> None:

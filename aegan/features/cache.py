@@ -3,9 +3,13 @@
 A ``FeatureSet`` holds the raw log-mel (dB) spectrograms of a list of clips as
 one array of shape (n_mels, total_frames), the clips laid end to end, plus the
 frame offset of each clip. Clips may differ in length. The array is computed
-once, streamed to disk (never holding all audio in memory), and read back
-memory-mapped. Its cache key hashes the feature settings and every input file's
-path, size and modification time, so a changed file or setting recomputes.
+once (``compute.py``), streamed to disk, and read back memory-mapped. An
+entry's name holds a hash of the feature settings and one of every input
+file's path, size and modification time, so a changed file or setting
+recomputes. Entries of other settings are kept; the cache as a whole stays
+under the user's size limit, least recently used first (``eviction.py``).
+Reading a cached entry imports neither torch nor scipy: it is what a repeated
+``aegan prepare`` does, and it answers at once.
 
 Scaling to [-1, 1] uses the global max and min of the *training* features and
 is applied where the features are used (``Scaler``), so one cache serves every
@@ -19,24 +23,22 @@ import json
 import os
 import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from aegan import paths
 from aegan.config.schema import FeatureConfig
+from aegan.config.settings import features_max_bytes
 from aegan.dcase.clips import Clip
 from aegan.errors import DataError
-from aegan.features.audio import probe, read_audio
-from aegan.features.logmel import LogMel, frame_count
-from aegan.features.segments import Scaler, require_one_segment, segment_view
+from aegan.features.compute import compute_features
+from aegan.features.eviction import evict, mark_used
+from aegan.features.segments import Scaler, segment_view
 from aegan.progress import Progress, no_progress
 
-CACHE_VERSION = 1
-BATCH_CLIPS = 16  # clips per log-mel batch: large enough to amortise, small enough to stream
+CACHE_VERSION = 2  # 2: numpy log-mel with a float64-built filterbank (within 1e-4 dB of 1)
 
 
 class FeatureSet:
@@ -102,18 +104,28 @@ def combined_scaler(sets: Sequence[FeatureSet]) -> Scaler:
 # ---------------------------------------------------------------- cache
 
 
-def cache_key(clips: Sequence[Clip], cfg: FeatureConfig) -> str:
-    """Hash of the feature settings and each input file's path, size and mtime."""
-    digest = hashlib.sha256()
+def settings_key(cfg: FeatureConfig) -> str:
+    """Hash of the feature settings that change the log-mel (not the segmenting)."""
     settings = {k: v for k, v in asdict(cfg).items() if k not in ("segment_frames", "segment_hop")}
-    digest.update(json.dumps({"version": CACHE_VERSION, **settings}, sort_keys=True).encode())
+    text = json.dumps({"version": CACHE_VERSION, **settings}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:8]
+
+
+def files_key(clips: Sequence[Clip]) -> str:
+    """Hash of each input file's path, size and modification time."""
+    digest = hashlib.sha256()
     for clip in clips:
         try:
             stat = clip.path.stat()
         except OSError as exc:
             raise DataError(f"Cannot read {clip.path}: {exc.strerror}.") from None
         digest.update(f"{clip.path.resolve()}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
-    return digest.hexdigest()[:16]
+    return digest.hexdigest()[:8]
+
+
+def cache_key(clips: Sequence[Clip], cfg: FeatureConfig) -> str:
+    """``SETTINGS-FILES``: the entry of exactly these clips and settings."""
+    return f"{settings_key(cfg)}-{files_key(clips)}"
 
 
 def cache_stem(clips: Sequence[Clip], name: str) -> str:
@@ -136,109 +148,27 @@ def load_cached(
     try:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
         data = np.load(npy, mmap_mode="c")
-    except (OSError, ValueError):
+        offsets = np.asarray(meta["offsets"], dtype=np.int64)
+        db_range = (float(meta["max"]), float(meta["min"]))
+    except (OSError, ValueError, KeyError, TypeError):
         return None
-    offsets = np.asarray(meta["offsets"], dtype=np.int64)
     if meta.get("key") != key or data.shape != (cfg.n_mels, int(offsets[-1])):
         return None
-    return FeatureSet(clips, data, offsets, npy, (float(meta["max"]), float(meta["min"])))
+    mark_used(meta_path)
+    return FeatureSet(clips, data, offsets, npy, db_range)
 
 
-def _remove_stale(stem: str, keep_key: str) -> None:
-    folder = (paths.features_dir() / stem).parent
-    prefix = Path(stem).name + "-"
-    for old in folder.glob(prefix + "*"):
-        if old.is_file() and not old.name.startswith(prefix + keep_key):
+def _remove_outdated(stem: str, key: str) -> None:
+    """Remove this set's entries of the same settings but older files: nothing can use them.
+
+    Entries of other settings stay (the size limit bounds them).
+    """
+    npy, _ = _cache_files(stem, key)
+    same_settings = f"{Path(stem).name}-{key.split('-')[0]}-"
+    for old in npy.parent.glob(same_settings + "*.npy"):
+        if old != npy and not paths.lock_file(old).exists():  # not while another run writes it
+            old.with_suffix(".json").unlink(missing_ok=True)
             old.unlink(missing_ok=True)
-
-
-def check_lengths(clips: Sequence[Clip], cfg: FeatureConfig) -> np.ndarray:
-    """Frames of each clip from the headers alone; refuse unreadable or too-short files.
-
-    Runs before any computing so that bad input fails fast and writes nothing.
-    """
-    frames = np.empty(len(clips), dtype=np.int64)
-    for i, clip in enumerate(clips):
-        info = probe(clip.path, cfg.sample_rate)
-        frames[i] = frame_count(info.target_samples, cfg.hop_length)
-        require_one_segment(int(frames[i]), cfg, str(clip.path), f"{info.seconds:.2f} s ")
-    return frames
-
-
-def compute_features(
-    clips: Sequence[Clip],
-    cfg: FeatureConfig,
-    target: Path,
-    progress: Progress = no_progress,
-    task: str = "features",
-) -> FeatureSet:
-    """Compute the log-mel features of ``clips`` into the .npy file ``target``.
-
-    Audio is read by a thread pool while torch computes the previous batch, and
-    each batch goes straight to a memory-mapped file: memory use does not grow
-    with the number of clips. The file appears only when complete, and never
-    when a feature is not finite.
-    """
-    frames = check_lengths(clips, cfg)
-    offsets = np.concatenate([[0], np.cumsum(frames)]).astype(np.int64)
-    logmel = LogMel(cfg)
-    batches = [
-        range(i, min(i + BATCH_CLIPS, len(clips))) for i in range(0, len(clips), BATCH_CLIPS)
-    ]
-    with paths.atomic_path(target, suffix=".npy") as tmp:
-        out = np.lib.format.open_memmap(
-            tmp, mode="w+", dtype=np.float32, shape=(cfg.n_mels, int(offsets[-1]))
-        )
-        with ThreadPoolExecutor(max_workers=2) as pool:
-
-            def read_batch(batch: range) -> list[np.ndarray]:
-                return list(pool.map(lambda i: read_audio(clips[i].path, cfg.sample_rate), batch))
-
-            pending = pool.submit(read_batch, batches[0])
-            done, db_max, db_min = 0, -np.inf, np.inf
-            for b, batch in enumerate(batches):
-                waves = pending.result()
-                if b + 1 < len(batches):
-                    pending = pool.submit(read_batch, batches[b + 1])
-                hi, lo = _write_batch(out, logmel, waves, [int(offsets[i]) for i in batch])
-                if not (np.isfinite(hi) and np.isfinite(lo)):
-                    raise _non_finite(clips[batch[0]].path, cfg)
-                db_max, db_min = max(db_max, hi), min(db_min, lo)
-                done += len(batch)
-                progress(task, done, len(clips))
-        out.flush()
-        del out
-    data = np.load(target, mmap_mode="c")
-    return FeatureSet(clips, data, offsets, target, (float(db_max), float(db_min)))
-
-
-def _non_finite(first: Path, cfg: FeatureConfig) -> DataError:
-    return DataError(
-        f"The log-mel features computed from {first.name} onward are not finite (NaN or "
-        "infinity); nothing was cached.",
-        f"Check the feature settings (feat.*, e.g. feat.top_db={cfg.top_db}): each must be a "
-        "positive, finite number.",
-    )
-
-
-@torch.inference_mode()
-def _write_batch(
-    out: np.ndarray, logmel: LogMel, waves: list[np.ndarray], starts: list[int]
-) -> tuple[float, float]:
-    """Log-mel of a batch into ``out``; returns the batch's (max, min) in dB.
-
-    Clips of equal length are stacked together, so no padding alters a clip.
-    """
-    by_length: dict[int, list[int]] = {}
-    for j, wave in enumerate(waves):
-        by_length.setdefault(len(wave), []).append(j)
-    hi, lo = -np.inf, np.inf
-    for members in by_length.values():
-        mels = logmel(torch.from_numpy(np.stack([waves[j] for j in members]))).numpy()
-        hi, lo = max(hi, float(mels.max())), min(lo, float(mels.min()))
-        for j, mel in zip(members, mels, strict=True):
-            out[:, starts[j] : starts[j] + mel.shape[1]] = mel
-    return hi, lo
 
 
 def load_or_compute(
@@ -250,8 +180,9 @@ def load_or_compute(
     """Features of ``clips`` from the cache, computing them if needed.
 
     Returns the set and whether it came from the cache. ``name`` identifies the
-    set within its machine (e.g. ``dev_train``); older caches of the same name
-    are removed once the new one is complete.
+    set within its machine (e.g. ``dev_train``). Computing holds the entry's
+    inter-process lock: a second process computing the same entry waits, then
+    reads what the first wrote. Leftovers of a killed run are swept first.
     """
     if not clips:
         raise DataError(f"No clips to compute features for ({name}).")
@@ -261,16 +192,39 @@ def load_or_compute(
     if cached is not None:
         return cached, True
     npy, meta_path = _cache_files(stem, key)
+    with paths.file_lock(
+        npy, on_wait=lambda: progress(f"{name}: waiting for another aegan", 0, None)
+    ):
+        cached = load_cached(clips, cfg, stem, key)  # written meanwhile by the process we waited on
+        if cached is not None:
+            return cached, True
+        paths.sweep_stale(npy.parent)
+        features = _compute_entry(clips, cfg, npy, meta_path, key, progress, name)
+        _remove_outdated(stem, key)
+        evict(paths.features_dir(), features_max_bytes(), keep=npy)
+    return features, False
+
+
+def _compute_entry(
+    clips: Sequence[Clip],
+    cfg: FeatureConfig,
+    npy: Path,
+    meta_path: Path,
+    key: str,
+    progress: Progress,
+    name: str,
+) -> FeatureSet:
+    """Compute and write one entry: the features file, then its metadata (which makes it valid)."""
     started = time.perf_counter()
-    features = compute_features(clips, cfg, npy, progress, task=name)
+    offsets, db_range = compute_features(clips, cfg, npy, progress, task=name)
     meta = {
         "key": key,
         "version": CACHE_VERSION,
         "settings": asdict(cfg),
         "files": [str(c.path) for c in clips],
-        "offsets": features.offsets.tolist(),
-        "max": features.max(),
-        "min": features.min(),
+        "offsets": offsets.tolist(),
+        "max": db_range[0],
+        "min": db_range[1],
         "seconds": time.perf_counter() - started,
     }
     try:
@@ -278,8 +232,7 @@ def load_or_compute(
     except BaseException:
         npy.unlink(missing_ok=True)
         raise
-    _remove_stale(stem, key)
-    return features, False
+    return FeatureSet(clips, np.load(npy, mmap_mode="c"), offsets, npy, db_range)
 
 
 def cache_size(features: FeatureSet) -> int:

@@ -10,12 +10,15 @@ lives here only too.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from aegan.config.schema import FeatureConfig
 from aegan.errors import AudioError
+
+if TYPE_CHECKING:
+    import torch
 
 
 @dataclass(frozen=True)
@@ -33,7 +36,7 @@ class Scaler:
     def half_range(self) -> float:
         return (self.max - self.min) / 2.0
 
-    def __call__(self, x: torch.Tensor | np.ndarray):
+    def __call__(self, x: torch.Tensor | np.ndarray) -> torch.Tensor | np.ndarray:
         return (x - self.center) / self.half_range
 
 

@@ -3,7 +3,9 @@
 Tensors: the generator (``netG.*``) and discriminator (``netD.*``) weights,
 the training clips' embeddings and 19 scores, and the mean training
 spectrogram. Metadata (JSON strings): the format and version, the config, the
-scaling statistics, the provenance and the score names. Reading never
+scaling statistics, the provenance, the score names and the reference
+segment count of length-independent scores (section 13; absent in older
+bundles). Reading never
 unpickles anything, and ``describe_bundle`` reads the metadata alone.
 """
 
@@ -24,14 +26,19 @@ from safetensors.torch import save_file
 from aegan import paths
 from aegan.config.keys import to_dict
 from aegan.config.schema import Config, config_from_dict
-from aegan.errors import ConfigError, ModelError
+from aegan.errors import AeganError, ModelError
 from aegan.features.segments import Scaler
+from aegan.model.bundle_meta import (
+    BUNDLE_FORMAT,
+    BUNDLE_SUFFIX,
+    BUNDLE_VERSION,
+    corrupt,
+    json_object,
+    read_metadata,
+)
 from aegan.model.nets import Discriminator, Generator, load_strict
 from aegan.score_names import SCORE_NAMES
 
-BUNDLE_FORMAT = "aegan-bundle"
-BUNDLE_VERSION = 1
-BUNDLE_SUFFIX = ".safetensors"
 ARRAYS = ("train_embeddings", "train_scores", "mean_spectrogram")
 
 
@@ -47,24 +54,7 @@ class Bundle:
     train_scores: np.ndarray  # (N, 19) float64
     mean_spectrogram: np.ndarray  # (n_mels, frames) float32
     provenance: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class LocalModel:
-    """A bundle in the models folder, described from its metadata alone (no tensors read)."""
-
-    name: str
-    path: Path
-    year: int
-    machine: str
-    score: str
-    source: str
-    size: int
-    modified: float
-
-
-def bundle_name(path: Path) -> str:
-    return Path(path).name.removesuffix(BUNDLE_SUFFIX)
+    reference_segments: int | None = None  # None: an older bundle (the Detector falls back)
 
 
 def now_iso() -> str:
@@ -92,37 +82,22 @@ def write_bundle(path: Path, bundle: Bundle) -> Path:
         "provenance": json.dumps(bundle.provenance),
         "score_names": json.dumps(list(SCORE_NAMES)),
     }
+    if bundle.reference_segments is not None:
+        metadata["reference_segments"] = str(bundle.reference_segments)
     with paths.atomic_path(Path(path), suffix=BUNDLE_SUFFIX) as tmp:
         save_file(tensors, str(tmp), metadata=metadata)
     return Path(path)
 
 
-def _corrupt(path: Path, reason: str) -> ModelError:
-    return ModelError(
-        f"Cannot load the model bundle {path}: {reason}.",
-        "The file is damaged or not a model bundle: fetch, train or import the model again.",
-    )
-
-
-def _open(path: Path, with_tensors: bool) -> tuple[dict[str, str], dict[str, torch.Tensor]]:
-    """The metadata (checked to be an aegan bundle this version reads) and, if asked, the tensors."""
-    if not path.is_file():
-        raise ModelError(f"Model bundle {path} does not exist.")
+def _read(path: Path) -> tuple[dict[str, str], dict[str, torch.Tensor]]:
+    """The metadata (checked to be an aegan bundle this version reads) and the tensors."""
+    metadata = read_metadata(path)
     try:
-        with safe_open(str(path), framework="pt") as fh:  # one read: tensors and metadata
-            metadata = fh.metadata() or {}
+        with safe_open(str(path), framework="pt") as fh:
             # a safe_open handle is not iterable: keys() is its API, not a dict's
-            keys = fh.keys() if with_tensors else []
-            tensors = {key: fh.get_tensor(key) for key in keys}
+            tensors = {key: fh.get_tensor(key) for key in fh.keys()}  # noqa: SIM118
     except (SafetensorError, OSError, ValueError) as exc:
-        raise _corrupt(path, str(exc)) from None
-    if metadata.get("format") != BUNDLE_FORMAT:
-        raise _corrupt(path, "it is a safetensors file but not an aegan model bundle")
-    if int(metadata.get("version", "0")) > BUNDLE_VERSION:
-        raise ModelError(
-            f"{path} was written by a newer aegan (bundle version {metadata['version']}).",
-            "Upgrade aegan: pip install -U aegan.",
-        )
+        raise corrupt(path, str(exc)) from None
     return metadata, tensors
 
 
@@ -136,26 +111,31 @@ def _net(net: torch.nn.Module, tensors: dict[str, torch.Tensor], prefix: str, pa
 def read_bundle(path: Path) -> Bundle:
     """Read a bundle; any corruption or mismatch is a ModelError naming the file."""
     path = Path(path)
-    metadata, tensors = _open(path, with_tensors=True)
+    metadata, tensors = _read(path)
     _require_finite_tensors(path, tensors)
     try:
-        cfg = config_from_dict(json.loads(metadata["config"]))
-        scaling = json.loads(metadata["scaler"])
+        cfg = config_from_dict(json_object(metadata, "config"))
+        scaling = json_object(metadata, "scaler")
         bundle = Bundle(
             cfg=cfg,
             generator=_net(Generator(cfg.net), tensors, "netG.", path),
             discriminator=_net(Discriminator(cfg.net), tensors, "netD.", path),
             scaler=Scaler(float(scaling["max"]), float(scaling["min"])),
-            provenance=json.loads(metadata.get("provenance", "{}")),
+            provenance=json_object(metadata, "provenance", "{}"),
+            reference_segments=_reference(metadata),
             **{key: tensors[key].numpy() for key in ARRAYS},
         )
-    except (KeyError, ValueError, ConfigError) as exc:
-        raise _corrupt(path, f"missing or invalid entry {exc}") from None
+    except ModelError:
+        raise
+    except AeganError as exc:  # a saved config the current rules refuse
+        raise corrupt(path, f"its config is invalid ({exc.message.rstrip('.')})") from None
+    except (KeyError, ValueError, TypeError) as exc:
+        raise corrupt(path, f"missing or invalid entry {exc}") from None
     if bundle.train_scores.shape != (len(bundle.train_embeddings), len(SCORE_NAMES)):
-        raise _corrupt(path, "its training scores do not match its training embeddings")
+        raise corrupt(path, "its training scores do not match its training embeddings")
     scaler = bundle.scaler
     if not (np.isfinite(scaler.max) and np.isfinite(scaler.min) and scaler.max > scaler.min):
-        raise _corrupt(
+        raise corrupt(
             path,
             f"its scaler is degenerate (max {scaler.max:g}, min {scaler.min:g}; "
             "max must be finite and above min)",
@@ -163,28 +143,24 @@ def read_bundle(path: Path) -> Bundle:
     return bundle
 
 
+def _reference(metadata: dict[str, str]) -> int | None:
+    """The stored reference segment count, checked; None for a bundle written before it existed."""
+    if "reference_segments" not in metadata:
+        return None
+    text = metadata["reference_segments"]
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(f"'reference_segments': {text!r} is not a positive whole number")
+    return int(text)
+
+
+UNSCORED_MAY_BE_NAN = ("train_scores",)
+"""NaN there marks a training clip calibration did not score (its threshold subset)."""
+
+
 def _require_finite_tensors(path: Path, tensors: dict[str, torch.Tensor]) -> None:
     for key, tensor in tensors.items():
-        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
-            raise _corrupt(path, f"its tensor {key} holds NaN or infinity")
-
-
-def describe_bundle(path: Path) -> LocalModel | None:
-    """A bundle's name, year, machine, score and source; None if it is not a readable bundle."""
-    try:
-        metadata, _ = _open(Path(path), with_tensors=False)
-        cfg = json.loads(metadata["config"])
-        provenance = json.loads(metadata.get("provenance", "{}"))
-        stat = path.stat()
-        return LocalModel(
-            name=bundle_name(path),
-            path=path,
-            year=int(cfg["year"]),
-            machine=str(cfg["machine"]),
-            score=str(cfg["detect"]["score"]),
-            source=str(provenance.get("source", "unknown")),
-            size=stat.st_size,
-            modified=stat.st_mtime,
-        )
-    except (ModelError, OSError, ValueError, KeyError, TypeError, AttributeError):
-        return None
+        if not tensor.is_floating_point():
+            continue
+        values = tensor[~tensor.isnan()] if key in UNSCORED_MAY_BE_NAN else tensor
+        if not bool(torch.isfinite(values).all()):
+            raise corrupt(path, f"its tensor {key} holds NaN or infinity")
