@@ -1,14 +1,17 @@
 """Calibration: turning trained networks and the training features into a Detector.
 
-One scoring pass over the training clips gives their embeddings (the D scores
-are fitted on them) and all 19 of their scores (the decision thresholds are
-fitted on them, docs/method.md sections 9 and 10). ``import_checkpoint`` does
-the same for an original AEGAN-AD ``.pth`` file.
+The critic's embeddings of every training clip fit the D scores; the 19
+scores of a stratified subset of the training clips fit the decision
+thresholds (docs/method.md sections 5, 9 and 10). That is one network pass
+per segment for most clips and four for few (aegan/model/calibration_passes.py),
+resumable after an interruption. ``import_checkpoint`` does the same for an
+original AEGAN-AD ``.pth`` file.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,15 +23,43 @@ from aegan.features.cache import FeatureSet, combined_scaler
 from aegan.features.prepare import prepare_machine, training_sets
 from aegan.features.segments import Scaler
 from aegan.model.bundle import base_provenance
+from aegan.model.calibration_passes import (
+    CalibrationEstimate,
+    estimate_calibration,
+    forget_work,
+    run_passes,
+    work_dir,
+    work_key,
+)
 from aegan.model.checkpoints import networks_from_checkpoint
 from aegan.model.detector import Detector
 from aegan.model.embedding import EmbeddingDetectors
 from aegan.model.nets import Discriminator, Generator
+from aegan.model.precision import Precision, check_precision
+from aegan.model.reference import relative_to_reference
 from aegan.model.registry import bundle_path
-from aegan.model.scores import score_clips
+from aegan.model.subset import DEFAULT_THRESHOLD_CLIPS, threshold_subset
 from aegan.paths import file_digests
 from aegan.progress import Progress, no_progress
 from aegan.score_names import score_index
+
+Announce = Callable[[CalibrationEstimate], None]
+"""Told the measured run-time estimate before the long passes (the CLI prints it)."""
+
+
+def _clip_identity(train_sets: Sequence[FeatureSet], scaler: Scaler, cfg: Config) -> str:
+    """Where the clips come from, for the key of resumable work."""
+    return json.dumps(
+        {
+            "clips": [
+                [str(c.path), int(n)]
+                for fs in train_sets
+                for c, n in zip(fs.clips, fs.frames, strict=True)
+            ],
+            "scaler": [scaler.max, scaler.min],
+            "segments": [cfg.feat.segment_frames, cfg.feat.segment_hop],
+        }
+    )
 
 
 def calibrate(
@@ -41,29 +72,52 @@ def calibrate(
     name: str | None = None,
     batch_size: int = 256,
     progress: Progress = no_progress,
+    threshold_clips: int | None = DEFAULT_THRESHOLD_CLIPS,
+    precision: Precision = "fp32",
+    resumable: bool = True,
+    announce: Announce | None = None,
 ) -> Detector:
     """A detector from trained networks and the training features.
 
-    D scores of training clips leave each clip out of its own neighbours.
+    ``threshold_clips`` training clips (stratified, aegan/model/subset.py; None:
+    all) get all 19 scores for the thresholds; every clip gets its embedding.
+    D scores of training clips leave each clip out of its own neighbours. With
+    ``resumable``, finished chunks are kept in the cache until calibration ends.
     """
+    precision = check_precision(precision, next(generator.parameters()).device)
     scaler = combined_scaler(train_sets)
-    segments = [
+    clips = [
         seg
         for fs in train_sets
         for seg in fs.all_segments(cfg.feat.segment_frames, cfg.feat.segment_hop)
     ]
-    result = score_clips(
-        generator, discriminator, segments, None,
-        batch_size=batch_size, transform=scaler, progress=progress,
+    subset = threshold_subset([c for fs in train_sets for c in fs.clips], threshold_clips)
+    if announce is not None:
+        announce(estimate_calibration(
+            generator, discriminator, clips, subset, transform=scaler, precision=precision
+        ))  # fmt: skip
+    folder = None
+    if resumable:
+        settings = f"{precision} {batch_size}"
+        identity = _clip_identity(train_sets, scaler, cfg)
+        folder = work_dir(work_key((generator, discriminator), clips, subset, identity, settings))
+    passes = run_passes(
+        generator, discriminator, clips, subset, transform=scaler, batch_size=batch_size,
+        precision=precision, folder=folder, progress=progress,
     )  # fmt: skip
-    detectors = EmbeddingDetectors(result.embeddings)
-    train_scores = result.values.copy()
+    detectors = EmbeddingDetectors(passes.embeddings)
+    counts = np.array([len(c) for c in clips], dtype=np.int64)
+    reference = int(np.median(counts))
+    train_scores = relative_to_reference(passes.values, counts, reference)
     for score, column in detectors.training_scores().items():
         train_scores[:, score_index(score)] = column
-    return Detector(
+    detector = Detector(
         cfg, generator, discriminator, scaler, detectors, train_scores,
         mean_training_spectrogram(train_sets, scaler), provenance, name,
+        reference_segments=reference, precision=precision,
     )  # fmt: skip
+    forget_work(folder)
+    return detector
 
 
 def mean_training_spectrogram(train_sets: Sequence[FeatureSet], scaler: Scaler) -> np.ndarray:
@@ -93,6 +147,9 @@ def import_checkpoint(
     batch_size: int = 256,
     source: dict[str, Any] | None = None,
     progress: Progress = no_progress,
+    threshold_clips: int | None = DEFAULT_THRESHOLD_CLIPS,
+    precision: Precision = "fp32",
+    announce: Announce | None = None,
 ) -> Detector:
     """A calibrated bundle from an original checkpoint and the machine's training data.
 
@@ -113,6 +170,7 @@ def import_checkpoint(
     detector = calibrate(
         cfg, generator.to(device), discriminator.to(device), train_sets,
         provenance=provenance, name=name, batch_size=batch_size, progress=progress,
+        threshold_clips=threshold_clips, precision=precision, announce=announce,
     )  # fmt: skip
     detector.save(bundle_path(name))
     return detector

@@ -31,6 +31,7 @@ from aegan.model.batches import (
 )
 from aegan.model.embedding import EmbeddingDetectors
 from aegan.model.nets import Discriminator, Generator, embedding_dim
+from aegan.model.precision import Precision, network_precision
 from aegan.progress import Progress, no_progress
 from aegan.score_names import (
     DISTANCES,
@@ -77,23 +78,47 @@ def eval_mode(*modules: nn.Module) -> Iterator[None]:
                 module.training = training
 
 
+@contextmanager
+def channels_last(*modules: nn.Module) -> Iterator[None]:
+    """Hold the modules' weights in channels-last layout while scoring, then restore them.
+
+    oneDNN's convolutions then keep their activations in that layout instead of
+    reordering every layer's input and output: about 20% faster on the CPU,
+    same values up to float32 rounding. Saved weights keep the usual layout.
+    """
+    for module in modules:
+        module.to(memory_format=torch.channels_last)
+    try:
+        yield
+    finally:
+        for module in modules:
+            module.to(memory_format=torch.contiguous_format)
+
+
 def _summed_per_segment(values: torch.Tensor) -> torch.Tensor:
     return values.flatten(1).sum(dim=1)
 
 
 def segment_outputs(
-    generator: Generator, discriminator: Discriminator, x: torch.Tensor
+    generator: Generator,
+    discriminator: Discriminator,
+    x: torch.Tensor,
+    precision: Precision = "fp32",
 ) -> SegmentOutputs:
     """All per-segment quantities of the 19 scores from one pass of each network part.
 
     x is (B, 1, H, W) on the nets' device. The Encoder runs on x and on r, the
-    Decoder and the Discriminator once on x; gradients are not tracked.
+    Decoder and the Discriminator once on x; gradients are not tracked. The
+    networks run in ``precision``; the distances are always taken in fp32.
     """
+    x = x.contiguous(memory_format=torch.channels_last)
     with torch.no_grad(), eval_mode(generator, discriminator):
-        z = generator.encode(x)
-        r = generator.decode(z)
-        z_r = generator.encode(r)
-        _, embedding = discriminator(x)
+        with network_precision(precision, x.device):
+            z = generator.encode(x)
+            r = generator.decode(z)
+            z_r = generator.encode(r)
+            _, embedding = discriminator(x)
+        z, r, z_r, embedding = z.float(), r.float(), z_r.float(), embedding.float()
         return SegmentOutputs(
             x_1=_summed_per_segment((r - x).abs()),
             x_2=_summed_per_segment((r - x).pow(2)),
@@ -102,9 +127,6 @@ def segment_outputs(
             z_cos=_summed_per_segment(1 - F.cosine_similarity(z_r, z, dim=1)),
             embedding=embedding,
         )
-
-
-# ---------------------------------------------------------------- batching across clips
 
 
 # ---------------------------------------------------------------- per clip
@@ -187,19 +209,23 @@ def score_clips(
     batch_size: int = 256,
     transform: Transform | None = None,
     progress: Progress | None = None,
+    precision: Precision = "fp32",
 ) -> ClipScores:
     """The 19 scores of every clip, segments batched across clips.
 
     Only one batch of segments is in memory at a time. Without ``detectors``
     the four D columns are NaN. device None scores where the nets are.
     ``transform`` maps each batch before the networks (e.g. raw dB to [-1, 1]).
+    ``precision`` bf16 trades a little accuracy for speed (aegan/model/precision.py).
     """
     counts, batches = _scored_batches(
         clips, (generator, discriminator), device, batch_size, transform, progress, "Scoring clips"
     )
     pool = _ClipPool(len(clips), embedding_dim(discriminator.config))
-    for batch in batches:
-        pool.add(batch.clip_ids, segment_outputs(generator, discriminator, batch.segments))
+    with channels_last(generator, discriminator):
+        for batch in batches:
+            outputs = segment_outputs(generator, discriminator, batch.segments, precision)
+            pool.add(batch.clip_ids, outputs)
     embeddings = (pool.embedding_sum.numpy() / counts[:, None]).astype(np.float32)
     values = np.full((len(clips), len(SCORE_NAMES)), np.nan)
     for name in G_SCORE_NAMES:
@@ -218,14 +244,17 @@ def clip_embeddings(
     batch_size: int = 256,
     transform: Transform | None = None,
     progress: Progress | None = None,
+    precision: Precision = "fp32",
 ) -> np.ndarray:
     """(n_clips, E) float32: each clip's mean critic embedding (one critic pass per segment)."""
     counts, batches = _scored_batches(
         clips, (discriminator,), device, batch_size, transform, progress, "Embedding clips"
     )
     sums = torch.zeros(len(clips), embedding_dim(discriminator.config), dtype=torch.float64)
-    with torch.no_grad(), eval_mode(discriminator):
+    with torch.no_grad(), eval_mode(discriminator), channels_last(discriminator):
         for batch in batches:
-            _, embedding = discriminator(batch.segments)
-            sums.index_add_(0, batch.clip_ids, embedding.cpu().double())
+            x = batch.segments.contiguous(memory_format=torch.channels_last)
+            with network_precision(precision, x.device):
+                _, embedding = discriminator(x)
+            sums.index_add_(0, batch.clip_ids, embedding.float().cpu().double())
     return (sums.numpy() / counts[:, None]).astype(np.float32)
