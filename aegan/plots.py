@@ -1,4 +1,4 @@
-"""Every picture aegan draws: anomaly maps, ROC curves, training curves.
+"""Every picture aegan draws: anomaly maps, ROC curves, training curves, timelines.
 
 The one module that imports matplotlib (lazily, with the Agg canvas), so that
 nothing else pays its import time and no display is ever needed.
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from aegan.model.localize import Localization
+    from aegan.model.timeline import Timeline
     from aegan.training.runs import EpochRecord
 
 
@@ -161,3 +162,33 @@ def roc_png(
     ax.set_title(title, fontsize=10)
     ax.legend(loc="lower right", fontsize=8)
     return _png_bytes(fig)
+
+
+def render_timeline(timeline: Timeline, title: str) -> bytes:
+    """Score against time: one step per window, the threshold, anomalous windows marked.
+
+    Overlapping windows are drawn at their start; an unusable window leaves a gap.
+    """
+    fig = _figure((10, 3.2))
+    ax = fig.add_subplot()
+    windows = timeline.windows
+    starts = np.array([w.start for w in windows])
+    scores = np.array([np.nan if w.score is None else w.score for w in windows])
+    end = max(w.end for w in windows)
+    steps = np.append(scores, scores[-1])  # the last window's score holds until its end
+    ax.step(np.append(starts, end), steps, where="post", label=timeline.score_name)
+    flagged = np.array([bool(w.anomalous) for w in windows])
+    if flagged.any():
+        ax.scatter(starts[flagged], scores[flagged], color="tab:red", zorder=3, label="anomaly")
+    ax.axhline(timeline.threshold, color="tab:red", linestyle="--", label="threshold")
+    ax.set_xlim(starts.min(), end)
+    ax.set_xlabel(f"time (s), windows of {timeline.window_seconds:g} s")
+    ax.set_ylabel("anomaly score")
+    ax.set_title(title, fontsize=10)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
+    return _png_bytes(fig)
+
+
+def save_timeline_png(timeline: Timeline, path: Path, title: str) -> Path:
+    """Draw a timeline and write it atomically as a PNG."""
+    return _write_png(render_timeline(timeline, title), path)

@@ -11,6 +11,7 @@ from aegan.cli.common import (
     GpuOption,
     JsonOption,
     ModelOption,
+    PrecisionOption,
     console,
     err_console,
     print_json,
@@ -38,29 +39,37 @@ def localize(
             file_okay=False,
         ),
     ] = None,
+    start: Annotated[
+        float | None,
+        typer.Option("--start", metavar="SECONDS", help="Map only the stretch from here (s) on."),
+    ] = None,
+    end: Annotated[
+        float | None,
+        typer.Option("--end", metavar="SECONDS", help="Map only the stretch up to here (s)."),
+    ] = None,
+    precision: PrecisionOption = "fp32",
     gpu: GpuOption = None,
     json_out: JsonOption = False,
 ) -> None:
     """Anomaly maps: where in time and frequency each recording departs from normal.
 
     Writes <name>.png (input, reconstruction, mean training spectrogram and two
-    maps) and <name>.npz (the same arrays) per input.
+    maps) and <name>.npz (the same arrays) per input. --start/--end map a
+    stretch of a long recording; the time axis stays the recording's.
     """
     from aegan import paths
-    from aegan.cli.devices import parse_device
-    from aegan.config.settings import load_settings
+    from aegan.cli.devices import load_detector
     from aegan.errors import EXIT_RUNTIME, UsageError
     from aegan.features.audio import find_audio_files
-    from aegan.model.detector import Detector
     from aegan.results.maps import localize_files
 
     if model is None:
         raise UsageError("Name the model to localise with: --model NAME.", "See `aegan models`.")
     files = find_audio_files(inputs)
-    detector = Detector.load(model).to(parse_device(gpu, load_settings().device))
+    detector = load_detector(model, gpu, precision)
     folder = out or paths.maps_dir(detector.name or "model")
     with progress_bars(transient=True) as progress:
-        results = localize_files(detector, files, folder, progress=progress)
+        results = localize_files(detector, files, folder, start=start, end=end, progress=progress)
     failed = [r for r in results if r.error]
     if json_out:
         print_json(

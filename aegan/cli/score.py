@@ -14,15 +14,21 @@ from rich.table import Table
 from aegan.cli.common import (
     GpuOption,
     JsonOption,
+    PrecisionOption,
     complete_model,
     console,
     print_json,
     progress_bars,
     reports_errors,
 )
+from aegan.cli.score_render import (
+    print_timelines,
+    timeline_rows,
+    write_timeline_pngs,
+)
 
 if TYPE_CHECKING:
-    from aegan.model.detector import FileScore
+    from aegan.model.recordings import RecordingScore
 
 EXIT_UNREADABLE = 1
 EXIT_ANOMALY = 3
@@ -34,17 +40,18 @@ def _complete_score(incomplete: str) -> list[str]:
     return [n for n in SCORE_NAMES if n.lower().startswith(incomplete.lower())]
 
 
-def _rows(results: list[FileScore], threshold: float) -> list[dict]:
+def _rows(outcomes: list[RecordingScore], threshold: float) -> list[dict]:
     """The library's results as rows; the threshold is shown for unreadable files too."""
     return [
         {
-            "file": str(r.path),
-            "score": r.score,
+            "file": str(o.result.path),
+            "score": o.result.score,
             "threshold": threshold,
-            "decision": r.decision,
-            "error": r.error,
+            "decision": o.result.decision,
+            "error": o.result.error,
+            "timeline": o.timeline.to_dict() if o.timeline else None,
         }
-        for r in results
+        for o in outcomes
     ]
 
 
@@ -75,9 +82,14 @@ def _table(rows: list[dict], model: str, score: str) -> Table:
 
 
 def _write_csv(rows: list[dict]) -> None:
-    writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]), lineterminator="\n")
+    """One row per file, or per window when any file has a timeline (start/end in seconds)."""
+    if not any(row["timeline"] for row in rows):
+        flat = [{k: v for k, v in row.items() if k != "timeline"} for row in rows]
+    else:
+        flat = [window for row in rows for window in timeline_rows(row)]
+    writer = csv.DictWriter(sys.stdout, fieldnames=list(flat[0]), lineterminator="\n")
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows(flat)
 
 
 @reports_errors
@@ -111,37 +123,77 @@ def score(
             "--fail-on-anomaly", help=f"Exit with code {EXIT_ANOMALY} when any file is anomalous."
         ),
     ] = False,
+    timeline: Annotated[
+        bool,
+        typer.Option(
+            "--timeline",
+            help="Score every file window by window (files over 1.5 clips get this by default).",
+        ),
+    ] = False,
+    whole: Annotated[
+        bool, typer.Option("--whole", help="Score every file as one clip: one number, no timeline.")
+    ] = False,
+    hop: Annotated[
+        float | None,
+        typer.Option(
+            "--hop",
+            metavar="SECONDS",
+            help="Timeline windows start this far apart (default: one clip).",
+        ),
+    ] = None,
+    plot: Annotated[
+        Path | None,
+        typer.Option(
+            "--plot",
+            metavar="FOLDER",
+            help="Write a PNG of score against time per timeline into FOLDER.",
+            file_okay=False,
+        ),
+    ] = None,
+    precision: PrecisionOption = "fp32",
     gpu: GpuOption = None,
 ) -> None:
     """Score recordings with a model: anomaly score, threshold and decision per file.
 
     Files are read at any sample rate and mixed to mono; each must last at least
-    one model input (about 4 s at full size). Exit codes: 0 all files scored,
-    1 some file could not be read (the others are still scored), 3 with
-    --fail-on-anomaly when any file is anomalous, 2 a usage error.
+    one model input (about 4 s at full size). A file longer than 1.5 model clips
+    (the training clips' length) is scored as a timeline: a score and decision per
+    clip-long window, the file's row showing its worst window. Exit codes: 0 all
+    files scored, 1 some file could not be read (the others are still scored),
+    3 with --fail-on-anomaly when any file (or window) is anomalous, 2 a usage error.
     """
-    from aegan.cli.devices import parse_device
-    from aegan.config.settings import load_settings
+    from aegan.cli.devices import load_detector
     from aegan.features.audio import find_audio_files
-    from aegan.model.detector import Detector
+    from aegan.features.stream import check_hop
+    from aegan.model.recordings import score_recordings
     from aegan.score_names import score_index
 
     if json_out and csv_out:
         raise typer.BadParameter("use --json or --csv, not both")
+    if timeline and whole:
+        raise typer.BadParameter("use --timeline or --whole, not both")
     if score_name is not None:
         score_index(score_name)  # a wrong name fails before any work
+    if hop is not None:
+        check_hop(hop)
     files = find_audio_files(inputs)
-    detector = Detector.load(model).to(parse_device(gpu, load_settings().device))
+    detector = load_detector(model, gpu, precision)
     name = score_name or detector.score_name
+    mode = True if timeline else False if whole else None
     with progress_bars(transient=True) as progress:
-        results = detector.score_files(files, score=name, progress=progress)
-    rows = _rows(results, detector.threshold(name))
+        outcomes = score_recordings(
+            detector, files, timeline=mode, hop=hop, score=name, progress=progress
+        )
+    rows = _rows(outcomes, detector.threshold(name))
+    if plot is not None:
+        write_timeline_pngs(outcomes, plot, detector.name or model)
     if json_out:
         print_json({"model": detector.name, "score": name, "files": rows})
     elif csv_out:
         _write_csv(rows)
     else:
         console.print(_table(rows, detector.name or model, name))
+        print_timelines(outcomes)
         anomalous = sum(r["decision"] == "anomaly" for r in rows)
         failed = sum(r["error"] is not None for r in rows)
         console.print(

@@ -14,7 +14,6 @@ segments (``features.segments``) -> 19 scores (``model.scores``) -> decision
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,36 +22,27 @@ import torch
 
 from aegan.config.schema import Config
 from aegan.errors import AeganError, DataError, ModelError
-from aegan.features.audio import read_audio
 from aegan.features.logmel import LogMel
 from aegan.features.segments import Scaler, require_one_segment, segment_view
-from aegan.model.bundle import Bundle, bundle_name, read_bundle, write_bundle
+from aegan.model.bundle import Bundle, read_bundle, write_bundle
+from aegan.model.bundle_meta import bundle_name
 from aegan.model.embedding import EmbeddingDetectors
+from aegan.model.inputs import Item, check_sample_rate, describe, is_single, waveform
+from aegan.model.items import FileScore, score_items
 from aegan.model.nets import Discriminator, Generator
+from aegan.model.precision import Precision, parse_precision
+from aegan.model.reference import (
+    clip_seconds,
+    relative_to_reference,
+    require_reference,
+    segment_count,
+    segment_counts,
+)
 from aegan.model.scores import ClipScores, score_clips
 from aegan.model.threshold import gamma_threshold
+from aegan.model.timeline import TIMELINE_BATCH_SIZE, Timeline, score_timeline
 from aegan.progress import Progress, no_progress
 from aegan.score_names import score_index
-
-FILES_PER_BATCH = 32
-"""Files read and scored together by ``score_files``: enough to fill batches, little memory."""
-
-
-@dataclass
-class FileScore:
-    """One file's result; ``error`` is set (and the numbers are None) when it could not be used."""
-
-    path: Path
-    score: float | None = None
-    anomalous: bool | None = None
-    error: str | None = None
-
-    @property
-    def decision(self) -> str | None:
-        """ "anomaly", "normal", or None for a file that could not be scored."""
-        if self.anomalous is None:
-            return None
-        return "anomaly" if self.anomalous else "normal"
 
 
 class Detector:
@@ -69,6 +59,9 @@ class Detector:
         mean_spectrogram: np.ndarray,
         provenance: dict[str, Any] | None = None,
         name: str | None = None,
+        *,
+        reference_segments: int | None = None,
+        precision: Precision = "fp32",
     ) -> None:
         self.cfg = cfg
         self.generator = generator.eval()
@@ -79,6 +72,13 @@ class Detector:
         self.mean_spectrogram = np.asarray(mean_spectrogram, dtype=np.float32)
         self.provenance = dict(provenance or {})
         self.name = name
+        # The reference clip of sum-pooled scores (docs/method.md section 13): without one
+        # given, the training clips' own length, which the mean spectrogram's width records.
+        fallback = max(1, segment_count(self.mean_spectrogram.shape[1], cfg.feat))
+        self.reference_segments = require_reference(
+            fallback if reference_segments is None else reference_segments, "reference_segments"
+        )
+        self.precision: Precision = parse_precision(precision)
         self._thresholds: dict[str, float] = {}
         self._logmel: LogMel | None = None
 
@@ -91,6 +91,11 @@ class Detector:
     @property
     def train_embeddings(self) -> np.ndarray:
         return self.embedding_detectors.train_embeddings
+
+    @property
+    def clip_seconds(self) -> float:
+        """Duration of the reference clip: the window length of a timeline."""
+        return clip_seconds(self.reference_segments, self.cfg.feat)
 
     @property
     def device(self) -> torch.device:
@@ -124,9 +129,15 @@ class Detector:
         batch_size: int = 256,
         progress: Progress = no_progress,
     ) -> ClipScores:
-        """All 19 scores of clips given as raw dB log-mel spectrograms (n_mels, frames)."""
+        """All 19 scores of clips given as raw dB log-mel spectrograms (n_mels, frames).
+
+        Every scoring path of the detector ends here, so this is the one place
+        where sum-pooled scores are expressed relative to the reference clip
+        (docs/method.md section 13); clips of the reference length keep their
+        values bit for bit.
+        """
         feat = self.cfg.feat
-        return score_clips(
+        result = score_clips(
             self.generator,
             self.discriminator,
             [segment_view(spec, feat.segment_frames, feat.segment_hop) for spec in spectrograms],
@@ -134,7 +145,11 @@ class Detector:
             batch_size=batch_size,
             transform=self.scaler,
             progress=progress,
+            precision=self.precision,
         )
+        counts = segment_counts(spectrograms, feat)
+        values = relative_to_reference(result.values, counts, self.reference_segments)
+        return ClipScores(values=values, embeddings=result.embeddings)
 
     def log_mel(self, waveforms: Sequence[np.ndarray]) -> list[np.ndarray]:
         """Raw dB log-mel spectrograms of mono waveforms at the model's sample rate."""
@@ -146,76 +161,98 @@ class Detector:
                 for w in waveforms
             ]
 
-    def spectrogram(self, item: str | Path | np.ndarray, sample_rate: int | None = None):
-        """The raw dB log-mel of a file or waveform, checked to give at least one segment."""
-        spec = self.log_mel([self._waveform(item, sample_rate)])[0]
-        what = str(item) if isinstance(item, (str, Path)) else "A waveform"
+    def checked_spectrogram(self, wave: np.ndarray, what: str) -> np.ndarray:
+        """The raw dB log-mel of a mono waveform, checked to give at least one segment."""
+        spec = self.log_mel([wave])[0]
         require_one_segment(spec.shape[1], self.cfg.feat, what)
         return spec
 
+    def spectrogram(
+        self, item: Item, sample_rate: int | None = None, what: str | None = None
+    ) -> np.ndarray:
+        """The raw dB log-mel of a file or waveform, checked to give at least one segment."""
+        what = what or describe(item)
+        wave = waveform(item, sample_rate, self.cfg.feat.sample_rate, what)
+        return self.checked_spectrogram(wave, what)
+
     def score(
         self,
-        inputs: str | Path | np.ndarray | Sequence[str | Path | np.ndarray],
+        inputs: Item | Sequence[Item],
         *,
         score: str | None = None,
         sample_rate: int | None = None,
     ) -> float | np.ndarray:
-        """Anomaly score of a file or waveform (a float), or of several (an array).
+        """Anomaly score of one recording (a float), or of a list of them (an array).
 
-        Files are read as the features layer reads them (any rate, mixed to
-        mono); arrays are mono waveforms at ``sample_rate`` (default: the
-        model's). Higher means more anomalous; compare with ``threshold()``.
+        A recording is a file path (any rate, mixed to mono) or an array of
+        samples at ``sample_rate`` (default: the model's): float, or integer
+        scaled to [-1, 1]; mono (N,) or one multi-channel recording
+        (channels, N). Higher means more anomalous; compare with
+        ``threshold()``. A list is all or nothing: if any item cannot be used,
+        one DataError names every such item and why, before any scoring;
+        ``score_items`` scores the usable items and reports the others.
         """
-        single = isinstance(inputs, (str, Path)) or (
-            isinstance(inputs, np.ndarray) and inputs.ndim == 1
-        )
+        rate = check_sample_rate(sample_rate)
+        single = is_single(inputs)
         items = [inputs] if single else list(inputs)
-        spectrograms = [self.spectrogram(item, sample_rate) for item in items]
+        spectrograms, problems = [], []
+        for index, item in enumerate(items):
+            try:
+                what = describe(item, None if single else index)
+                spectrograms.append(self.spectrogram(item, rate, what))
+            except AeganError as exc:
+                if single:
+                    raise
+                problems.append(exc.message)
+        if problems:
+            raise DataError(
+                f"{len(problems)} of {len(items)} recordings cannot be scored:\n"
+                + "\n".join(f"- {p}" for p in problems),
+                "Fix or drop them, or use score_items() to score the rest.",
+            )
         values = self.score_spectrograms(spectrograms).column(score or self.score_name)
         return float(values[0]) if single else values
 
-    def _waveform(self, item: str | Path | np.ndarray, sample_rate: int | None) -> np.ndarray:
-        rate = self.cfg.feat.sample_rate
-        if isinstance(item, (str, Path)):
-            return read_audio(item, rate)
-        wave = np.asarray(item, dtype=np.float32)
-        if wave.ndim != 1:
-            raise DataError(f"A waveform must be one-dimensional (mono); got shape {wave.shape}.")
-        if sample_rate is not None and sample_rate != rate:
-            import torchaudio.functional as AF
-
-            wave = AF.resample(torch.from_numpy(wave), sample_rate, rate).numpy()
-        return wave
-
-    def score_files(
+    def score_items(
         self,
-        files: Sequence[Path],
+        items: Sequence[Item],
         *,
         score: str | None = None,
+        sample_rate: int | None = None,
         batch_size: int = 256,
         progress: Progress = no_progress,
     ) -> list[FileScore]:
-        """Score many files in batches, with decisions; a file that cannot be used is reported."""
-        name = score or self.score_name
-        results = [FileScore(Path(f)) for f in files]
-        for start in range(0, len(files), FILES_PER_BATCH):
-            readable, spectrograms = [], []
-            for result in results[start : start + FILES_PER_BATCH]:
-                try:
-                    spectrograms.append(self.spectrogram(result.path))
-                except AeganError as exc:
-                    result.error = exc.message
-                    continue
-                readable.append(result)
-            if spectrograms:
-                values = self.score_spectrograms(spectrograms, batch_size=batch_size).column(name)
-                for result, value, anomalous in zip(
-                    readable, values, self.decide(values, name), strict=True
-                ):
-                    result.score = float(value)
-                    result.anomalous = bool(anomalous)
-            progress("Scoring files", min(start + FILES_PER_BATCH, len(files)), len(files))
-        return results
+        """Score many recordings in batches, with decisions, as the CLI does.
+
+        An item that cannot be used gets its ``error`` and never stops the others.
+        """
+        return score_items(
+            self, items, score=score, sample_rate=sample_rate,
+            batch_size=batch_size, progress=progress,
+        )  # fmt: skip
+
+    score_files = score_items  # the name the CLI and older callers use for paths
+
+    def timeline(
+        self,
+        path: str | Path,
+        *,
+        hop: float | None = None,
+        start: float | None = None,
+        end: float | None = None,
+        score: str | None = None,
+        batch_size: int = TIMELINE_BATCH_SIZE,
+        progress: Progress = no_progress,
+    ) -> Timeline:
+        """A recording scored window by window: windows of ``clip_seconds``, ``hop`` s apart.
+
+        Reads the file in blocks, so memory stays bounded for any length;
+        ``start``/``end`` (s) limit it to a stretch. See ``model/timeline.py``.
+        """
+        return score_timeline(
+            self, path, hop=hop, start=start, end=end, score=score,
+            batch_size=batch_size, progress=progress,
+        )  # fmt: skip
 
     # ------------------------------------------------------------ bundle files
 
@@ -226,6 +263,7 @@ class Detector:
             Bundle(
                 self.cfg, self.generator, self.discriminator, self.scaler, self.train_embeddings,
                 self.train_scores, self.mean_spectrogram, self.provenance,
+                self.reference_segments,
             ),
         )  # fmt: skip
 
@@ -237,6 +275,7 @@ class Detector:
             b.cfg, b.generator, b.discriminator, b.scaler,
             EmbeddingDetectors(b.train_embeddings), b.train_scores, b.mean_spectrogram,
             b.provenance, name or bundle_name(Path(path)),
+            reference_segments=b.reference_segments,
         )  # fmt: skip
 
     @classmethod

@@ -27,7 +27,10 @@ from aegan import paths
 from aegan.features.audio import read_audio
 from aegan.features.logmel import frame_times, mel_centre_frequencies
 from aegan.features.segments import covering_starts, require_one_segment
+from aegan.features.stream import read_part
 from aegan.model.detector import Detector
+from aegan.model.inputs import require_usable
+from aegan.model.precision import network_precision
 from aegan.model.scores import eval_mode
 
 ARRAY_NAMES = (
@@ -104,11 +107,12 @@ def reconstruct(
     offsets = torch.arange(feat.segment_frames, device=device)
     total = torch.zeros(scaled.shape[0], n_frames, dtype=torch.float64, device=device)
     counts = torch.zeros(n_frames, dtype=torch.float64, device=device)
-    with eval_mode(detector.generator):
+    with eval_mode(detector.generator), network_precision(detector.precision, device):
         for begin in range(0, len(starts), batch_size):
             batch_starts = starts[begin : begin + batch_size]
             segments = scaled[:, batch_starts[:, None] + offsets].permute(1, 0, 2)
-            add_segments(total, counts, detector.generator(segments[:, None])[:, 0], batch_starts)
+            reconstructed = detector.generator(segments[:, None])[:, 0].float()
+            add_segments(total, counts, reconstructed, batch_starts)
     return (total / counts).float().cpu().numpy()
 
 
@@ -137,10 +141,12 @@ def localize_spectrogram(
     *,
     batch_size: int = 256,
     source: str = "The spectrogram",
+    offset: float = 0.0,
 ) -> Localization:
     """The maps of one clip given as a raw dB log-mel spectrogram (n_mels, frames).
 
-    ``source`` names the clip in the error raised when it is too short.
+    ``source`` names the clip in the error raised when it is too short;
+    ``offset`` (s) is where the clip starts in its recording, for the time axis.
     """
     feat = detector.cfg.feat
     require_one_segment(spectrogram.shape[1], feat, source)
@@ -153,17 +159,37 @@ def localize_spectrogram(
         mean_training=mean,
         anomaly_map=np.abs(reconstruction - mean),
         residual=np.abs(scaled_input - reconstruction),
-        times=frame_times(spectrogram.shape[1], feat),
+        times=offset + frame_times(spectrogram.shape[1], feat),
         frequencies=mel_centre_frequencies(feat),
         sample_rate=feat.sample_rate,
     )
 
 
-def localize_file(detector: Detector, path: Path | str, *, batch_size: int = 256) -> Localization:
-    """The maps of an audio file (any rate, mixed to mono); AudioError if it cannot be used."""
-    wave = read_audio(path, detector.cfg.feat.sample_rate)
+def localize_file(
+    detector: Detector,
+    path: Path | str,
+    *,
+    start: float | None = None,
+    end: float | None = None,
+    batch_size: int = 256,
+) -> Localization:
+    """The maps of an audio file (any rate, mixed to mono); AudioError if it cannot be used.
+
+    ``start``/``end`` (s) map only that stretch of a long recording, read and
+    turned into a spectrogram as the same stretch cut out as a clip would be
+    (docs/method.md section 13); the time axis stays the recording's.
+    """
+    rate = detector.cfg.feat.sample_rate
+    if start is None and end is None:
+        wave, source = read_audio(path, rate), str(path)
+    else:
+        wave = read_part(Path(path), rate, start, end)
+        source = f"{path} from {start or 0:g} s" + ("" if end is None else f" to {end:g} s")
+    require_usable(wave, source)
     spectrogram = detector.log_mel([wave])[0]
-    return localize_spectrogram(detector, spectrogram, batch_size=batch_size, source=str(path))
+    return localize_spectrogram(
+        detector, spectrogram, batch_size=batch_size, source=source, offset=float(start or 0.0)
+    )
 
 
 # ---------------------------------------------------------------- files

@@ -44,6 +44,8 @@ def localize_files(
     files: Sequence[Path],
     out_dir: Path,
     *,
+    start: float | None = None,
+    end: float | None = None,
     batch_size: int = 256,
     progress: Progress = no_progress,
 ) -> list[LocalizedFile]:
@@ -52,7 +54,7 @@ def localize_files(
     for done, (file, stem) in enumerate(zip(files, output_stems(files), strict=True), start=1):
         entry = LocalizedFile(Path(file))
         try:
-            result = localize_file(detector, file, batch_size=batch_size)
+            result = localize_file(detector, file, start=start, end=end, batch_size=batch_size)
         except AeganError as exc:
             entry.error = exc.message
         else:

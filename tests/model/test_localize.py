@@ -125,3 +125,32 @@ def test_cli_json_and_default_folder(runner, installed_bundle, tmp_path):
     assert entry["error"] is None and entry["png"].endswith("localize/fan-small/one.png")
     no_model = runner.invoke(app, ["localize", str(wav)])
     assert no_model.exit_code == 2 and "--model" in no_model.output
+
+
+def test_a_stretch_of_a_long_recording_maps_as_that_stretch_cut_out(detector, tmp_path):
+    import soundfile as sf
+
+    from aegan.errors import UsageError
+
+    long = write_tone(tmp_path / "long.wav", seconds=6.0, freq=700.0, channels=2)
+    samples, rate = sf.read(str(long), dtype="int16")
+    sf.write(str(tmp_path / "cut.wav"), samples[2 * rate : 4 * rate], rate, subtype="PCM_16")
+    part = localize_file(detector, long, start=2.0, end=4.0)
+    cut = localize_file(detector, tmp_path / "cut.wav")
+    np.testing.assert_array_equal(part.anomaly_map, cut.anomaly_map)
+    np.testing.assert_array_equal(part.times, cut.times + 2.0)  # the recording's time axis
+    assert localize_file(detector, long, start=4.5).times[0] == 4.5
+    with pytest.raises(UsageError, match="lasts 6.00 s"):
+        localize_file(detector, long, start=2.0, end=7.0)
+
+
+def test_cli_maps_a_stretch_and_refuses_one_past_the_end(runner, installed_bundle, tmp_path):
+    long = write_tone(tmp_path / "long.wav", seconds=6.0, freq=700.0)
+    out = tmp_path / "maps"
+    args = ["localize", str(long), "-m", "fan-small", "-o", str(out), "--json"]
+    result = runner.invoke(app, [*args, "--start", "2", "--end", "4"])
+    assert result.exit_code == 0, result.output
+    times = np.load(out / "long.npz")["times"]
+    assert times[0] >= 2.0 and times[-1] <= 4.0
+    past = runner.invoke(app, [*args, "--start", "2", "--end", "7"])
+    assert past.exit_code == 1 and "lasts 6.00 s" in past.output
