@@ -1,4 +1,4 @@
-"""`aegan test`: all 19 scores of a model on a DCASE test set, as tables and files."""
+"""`aegan test`: all 19 scores of a model on a DCASE test set or an own labelled folder."""
 
 from __future__ import annotations
 
@@ -12,9 +12,10 @@ from aegan.cli.common import (
     DataDirOption,
     GpuOption,
     JsonOption,
-    MachineArg,
     ModelOption,
+    PrecisionOption,
     YearOption,
+    complete_machine,
     console,
     print_json,
     progress_bars,
@@ -25,7 +26,10 @@ from aegan.config.settings import data_root
 from aegan.dcase.facts import edition
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from aegan.dcase.evaluation import Evaluation
+    from aegan.model.detector import Detector
     from aegan.results.assess import Assessment
 
 
@@ -75,6 +79,8 @@ def render(result: Assessment) -> None:
     det = result.detector
     subject = (
         f"{det.cfg.machine} (DCASE {det.cfg.year}), model {det.name}, {result.subset} test set"
+        if result.data is None
+        else f"model {det.name}, test set of {result.data}"
     )
     if result.evaluation is None:
         console.print(
@@ -86,8 +92,9 @@ def render(result: Assessment) -> None:
         console.print(groups_table(result.evaluation, result.chosen))
         if det.provenance.get("selection") == "paper":
             console.print(
-                "[yellow]Note:[/] this model's epoch and score were selected on the dev test "
-                "set (the paper's protocol), so its dev figures are optimistic."
+                "[yellow]Note:[/] this model's epoch and score were selected on "
+                + ("the dev test set" if "data" not in det.provenance else "its test set")
+                + " (the paper's protocol), so its figures there are optimistic."
             )
     console.print(
         f"{int(result.decisions.sum())} of {len(result.clips)} clips anomalous "
@@ -96,9 +103,19 @@ def render(result: Assessment) -> None:
     console.print(f"Results: {result.folder}")
 
 
+TestSubjectArg = Annotated[
+    str,
+    typer.Argument(
+        help="Machine type, e.g. fan, ToyCar (case-insensitive); with --data, the model name.",
+        show_default=False,
+        autocompletion=complete_machine,
+    ),
+]
+
+
 @reports_errors
 def test(
-    machine: MachineArg,
+    machine: TestSubjectArg,
     year: YearOption = "22",
     model: ModelOption = None,
     split: Annotated[
@@ -114,36 +131,81 @@ def test(
         ),
     ] = None,
     data_dir: DataDirOption = None,
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            "--data",
+            help="Test model NAME on your own folder: DIR/test/normal/ and DIR/test/anomaly/.",
+            file_okay=False,
+        ),
+    ] = None,
     out: Annotated[
         Path | None,
         typer.Option(
             "--out", "-o", help="Results folder (default: in the cache).", file_okay=False
         ),
     ] = None,
+    precision: PrecisionOption = "fp32",
     gpu: GpuOption = None,
     json_out: JsonOption = False,
 ) -> None:
-    """Score a machine's test set with a model: all 19 scores, DCASE figures and submission files."""
-    from aegan.cli.devices import parse_device
-    from aegan.config.settings import load_settings
-    from aegan.dcase.clips import require_root
-    from aegan.errors import UsageError
-    from aegan.model.detector import Detector
-    from aegan.model.registry import default_model
-    from aegan.results.assess import assess
+    """Score a test set with a model: all 19 scores, DCASE figures and the results files.
 
-    year_, machine_ = year_and_machine(year, machine)
+    `aegan test fan --year 22` tests on the DCASE dev (or eval) test set;
+    `aegan test NAME --data DIR` tests model NAME on your own labelled folder.
+    """
+    from aegan.cli.devices import load_detector
+    from aegan.errors import UsageError
+
     if split not in ("dev", "eval"):
         raise UsageError(f"Unknown --split {split!r}.", "Use --split dev or --split eval.")
-    device = parse_device(gpu, load_settings().device)
-    root = require_root(data_root(year_, data_dir), year_)
-    detector = Detector.load(model or default_model(year_, machine_)).to(device)
-    detector.check_matches(year_, machine_)
-    with progress_bars(transient=True) as progress:
-        result = assess(
-            detector, root, split, ground_truth=ground_truth, out_dir=out, progress=progress
-        )
+
+    def load(name: str) -> Detector:
+        return load_detector(name, gpu, precision)
+
+    if data is None:
+        result = _test_machine(machine, year, model, split, ground_truth, data_dir, out, load)
+    else:
+        if model is not None or split != "dev" or ground_truth is not None:
+            raise UsageError(
+                "With --data, name the model first and leave out --model, --split and "
+                "--ground-truth.",
+                "E.g. `aegan test mymodel --data DIR` (DIR/test/normal/ and DIR/test/anomaly/).",
+            )
+        result = _test_folder(machine, data, out, load)
     if json_out:
         print_json({**result.to_dict(), "files": [str(p) for p in result.files]})
     else:
         render(result)
+
+
+def _test_machine(
+    machine: str, year: str, model: str | None, split: str, ground_truth: Path | None,
+    data_dir: Path | None, out: Path | None, load: Callable[[str], Detector],
+) -> Assessment:  # fmt: skip
+    """A model on a DCASE machine type's test set."""
+    from aegan.dcase.clips import require_root
+    from aegan.model.registry import default_model
+    from aegan.results.assess import assess
+
+    year_, machine_ = year_and_machine(year, machine)
+    root = require_root(data_root(year_, data_dir), year_)
+    detector = load(model or default_model(year_, machine_))
+    detector.check_matches(year_, machine_)
+    with progress_bars(transient=True) as progress:
+        return assess(
+            detector, root, split, ground_truth=ground_truth, out_dir=out, progress=progress
+        )
+
+
+def _test_folder(
+    model: str, data: Path, out: Path | None, load: Callable[[str], Detector]
+) -> Assessment:
+    """A model on an own data set's labelled test folder."""
+    from aegan.dcase.folders import OwnData
+    from aegan.results.assess import assess_folder
+
+    own = OwnData.at(data)
+    detector = load(model)
+    with progress_bars(transient=True) as progress:
+        return assess_folder(detector, own, out_dir=out, progress=progress)

@@ -46,7 +46,8 @@ class Clip:
 
     ``group`` is the machine ID (2020) or section (2022), two digits as in the
     name; it is what the figures of merit are computed per. ``label`` is 0
-    (normal), 1 (anomaly) or None (unlabelled eval test clip).
+    (normal), 1 (anomaly) or None (unlabelled eval test clip). A clip of an own
+    data set (``aegan.dcase.folders``) has subset ``own`` and its ``data_folder``.
     """
 
     path: Path
@@ -59,6 +60,7 @@ class Clip:
     domain: str | None = None
     label: int | None = None
     attributes: tuple[tuple[str, str], ...] = field(default=())
+    data_folder: Path | None = None  # the plain folder of an own data set (None: DCASE)
 
     @property
     def name(self) -> str:

@@ -1,10 +1,12 @@
-"""Testing a model on a DCASE test set: all 19 scores, the figures, the files.
+"""Testing a model on a DCASE test set or an own labelled folder: all 19 scores, figures, files.
 
 ``assess`` scores every test clip of a machine with a ``Detector``, evaluates
 all 19 scores when labels are known (the dev test set, or the eval test set
 with its ground truth), and writes a results folder: the official submission
 files for the model's chosen score, every clip's 19 scores, and
-``results.json`` (read by ``aegan report``).
+``results.json`` (read by ``aegan report``). ``assess_folder`` does the same
+for an own data set's DIR/test (``aegan.dcase.folders``); its clips have no
+DCASE names, so it writes no submission files.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from aegan import paths
 from aegan.dcase.clips import Clip, discover, is_synthetic, require_root
 from aegan.dcase.evaluation import Evaluation
 from aegan.dcase.facts import edition
+from aegan.dcase.folders import OWN_SUBSET, OwnData, relative_name
 from aegan.dcase.ground_truth import ground_truth_folder, read_ground_truth, with_ground_truth
 from aegan.dcase.metrics import evaluate
 from aegan.dcase.submission import write_submission
@@ -47,6 +50,7 @@ class Assessment:
     folder: Path
     files: list[Path]
     synthetic: bool = False  # made by aegan.synth.dataset: not comparable with the paper
+    data: Path | None = None  # the own data folder tested on (None: a DCASE test set)
 
     @property
     def chosen(self) -> str:
@@ -54,12 +58,14 @@ class Assessment:
 
     def to_dict(self) -> dict:
         det = self.detector
-        known = None if self.synthetic else published_for(det.cfg.year, det.cfg.machine)
+        own = self.data is not None
+        known = None if self.synthetic or own else published_for(det.cfg.year, det.cfg.machine)
         return {
             "model": det.name,
             "year": det.cfg.year,
             "machine": det.cfg.machine,
             "subset": self.subset,
+            "data": str(self.data) if own else None,
             "synthetic_data": self.synthetic,
             "created": now_iso(),
             "chosen_score": self.chosen,
@@ -120,12 +126,8 @@ def assess(
     """Score a machine's test set with ``detector``, evaluate it and write the results folder."""
     root = require_root(root, detector.cfg.year)
     clips = labelled_test_clips(detector, root, subset, ground_truth)
-    features, _ = load_or_compute(clips, detector.cfg.feat, set_name(subset, "test"), progress)
-    scores = detector.score_spectrograms(
-        [features.spectrogram(i) for i in range(len(features))],
-        batch_size=batch_size,
-        progress=progress,
-    )
+    name = set_name(subset, "test")
+    scores = _score(detector, clips, name, batch_size, progress)
     labelled = all(c.label is not None for c in clips)
     evaluation = evaluate(clips, scores.values) if labelled else None
     decisions = detector.decide(scores.column(detector.score_name))
@@ -137,12 +139,52 @@ def assess(
     return result
 
 
+def assess_folder(
+    detector: Detector,
+    data: OwnData,
+    *,
+    out_dir: Path | None = None,
+    batch_size: int = 256,
+    progress: Progress = no_progress,
+) -> Assessment:
+    """Score an own data set's labelled DIR/test with ``detector``: figures and files as ``assess``."""
+    cfg = detector.cfg
+    clips = data.test_clips(cfg.year, cfg.machine)
+    scores = _score(detector, clips, data.set_name("test"), batch_size, progress)
+    evaluation = evaluate(clips, scores.values)
+    decisions = detector.decide(scores.column(detector.score_name))
+    folder = (
+        Path(out_dir) if out_dir else paths.results_dir() / (detector.name or "model") / OWN_SUBSET
+    )
+    result = Assessment(
+        detector, OWN_SUBSET, clips, scores, decisions, evaluation, folder, [], data=data.folder
+    )
+    result.files = write_results(result)
+    return result
+
+
+def _score(
+    detector: Detector, clips: list[Clip], name: str, batch_size: int, progress: Progress
+) -> ClipScores:
+    """All 19 scores of ``clips``, their features from the cache (computed once)."""
+    features, _ = load_or_compute(clips, detector.cfg.feat, name, progress)
+    return detector.score_spectrograms(
+        [features.spectrogram(i) for i in range(len(features))],
+        batch_size=batch_size,
+        progress=progress,
+    )
+
+
 def write_results(result: Assessment) -> list[Path]:
     """Submission files (chosen score), every clip's 19 scores, and results.json."""
     cfg = result.detector.cfg
     chosen = result.scores.column(result.chosen)
     decisions = result.decisions.astype(int) if edition(cfg.year).has_domains else None
-    files = write_submission(result.folder, cfg.year, cfg.machine, result.clips, chosen, decisions)
+    files = (
+        write_submission(result.folder, cfg.year, cfg.machine, result.clips, chosen, decisions)
+        if result.data is None
+        else []
+    )
     files.append(_write_scores_csv(result))
     results_path = result.folder / paths.RESULTS_FILE
     paths.write_text_atomic(results_path, json.dumps(result.to_dict(), indent=2, allow_nan=False))
@@ -154,10 +196,12 @@ def _write_scores_csv(result: Assessment) -> Path:
     path = result.folder / paths.SCORES_FILE
     with paths.atomic_path(path) as tmp, open(tmp, "w", newline="") as fh:
         writer = csv.writer(fh, lineterminator="\n")
-        writer.writerow(["file_name", "group", "domain", "label", *SCORE_NAMES])
-        for clip, row in zip(result.clips, result.scores.values, strict=True):
+        writer.writerow(["file_name", "group", "domain", "label", "decision", *SCORE_NAMES])
+        rows = zip(result.clips, result.decisions, result.scores.values, strict=True)
+        for clip, decision, row in rows:
             label = "" if clip.label is None else clip.label
             writer.writerow(
-                [clip.name, clip.group, clip.domain or "", label, *(repr(float(v)) for v in row)]
-            )
+                [relative_name(clip), clip.group, clip.domain or "", label, int(decision),
+                 *(repr(float(v)) for v in row)]
+            )  # fmt: skip
     return path

@@ -16,6 +16,9 @@ the all-section figure because every machine has three dev sections. A
 published mean is given only when every machine of the row has a published
 figure. When a machine has several results, the mean takes its latest one.
 
+Results on own data sets (``aegan test NAME --data DIR``) form their own table
+per year of settings, a row per data folder, never compared with the paper.
+
 Renderings: plain cells (for rich tables), GitHub markdown, CSV, JSON, and a
 self-contained HTML page with ROC curves of the chosen scores (report_html).
 """
@@ -145,6 +148,8 @@ def read_row(path: Path) -> ResultRow:
             raise DataError(f"{path} has no figures (its test clips had no labels).")
         evaluation = Evaluation.from_dict(data["evaluation"])
         year, machine, subset = int(data["year"]), str(data["machine"]), str(data["subset"])
+        if data.get("data"):  # an own data set: its folder names the row, not the settings
+            machine = Path(data["data"]).name
         if year not in FIGURES:
             raise DataError(f"{path} is for DCASE {year}, which aegan does not know.")
         score = str(data["chosen_score"])

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from aegan.dcase.facts import edition
+from aegan.dcase.folders import OWN_SUBSET
 from aegan.results.report import FIGURES, TEXT_KEYS, ReportTable, ResultRow, percent, percent_text
 
 
@@ -81,6 +82,8 @@ def is_text_column(header: str) -> bool:
 
 
 def table_title(table: ReportTable) -> str:
+    if table.subset == OWN_SUBSET:
+        return f"Own data sets, labelled test folders (DCASE {table.year} figures)"
     return f"DCASE {table.year}, {table.subset} test set"
 
 
@@ -91,9 +94,13 @@ def table_note(table: ReportTable) -> str:
         mean = "harmonic mean over all machine types, sections and domains (the challenge score)"
     else:
         mean = "harmonic mean over all machine types and sections (the challenge score)"
+    if table.subset == OWN_SUBSET:
+        mean = mean.replace("machine types", "data folders").removesuffix(" (the challenge score)")
     published = (
         "published: the paper's dev-set figure; difference: ours minus published, in points"
         if table.subset == "dev"
+        else "own data is not compared with the paper"
+        if table.subset == OWN_SUBSET
         else "published figures are dev-set figures, not compared here"
     )
     synthetic = (

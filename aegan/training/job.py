@@ -15,6 +15,7 @@ from pathlib import Path
 from aegan.config.keys import flatten, to_dict
 from aegan.config.schema import Config, apply_sources
 from aegan.dcase.clips import discover
+from aegan.dcase.folders import OwnData
 from aegan.errors import AeganError, DataError, UsageError
 from aegan.features.cache import FeatureSet, load_or_compute
 from aegan.features.prepare import prepare_machine, training_sets
@@ -24,6 +25,7 @@ from aegan.paths import models_dir, runs_dir
 from aegan.progress import Progress, no_progress
 from aegan.training import runs
 from aegan.training.batching import check_batches
+from aegan.training.owndata import check_init, own_inputs
 from aegan.training.runs import EpochRecord
 from aegan.training.wgan import BatchReport
 
@@ -49,10 +51,11 @@ class TrainJob:
     """What to train (picklable: it travels to every rank's process)."""
 
     cfg: Config
-    root: Path
+    root: Path | OwnData  # a DCASE data root, or an own data folder (aegan.dcase.folders)
     name: str
     resume: bool = False
     force: bool = False  # replace a run or model of the same name
+    init: str | None = None  # a model whose weights the networks start from (fine-tuning)
 
 
 @dataclass
@@ -84,7 +87,8 @@ class TrainResult:
 @dataclass
 class TrainInputs:
     train_sets: list[FeatureSet]
-    dev_test: FeatureSet | None
+    dev_test: FeatureSet | None  # own data: its labelled test set, when DIR/test exists
+    own: OwnData | None = None
 
     @property
     def n_train_clips(self) -> int:
@@ -111,9 +115,11 @@ def check_resumable(saved: Config, cfg: Config) -> None:
 
 
 def load_inputs(
-    cfg: Config, root: Path, progress: Progress = no_progress, with_test: bool = True
+    cfg: Config, root: Path | OwnData, progress: Progress = no_progress, with_test: bool = True
 ) -> TrainInputs:
     """The training features and, when present, the dev test features (computed or cached)."""
+    if isinstance(root, OwnData):
+        return TrainInputs(*own_inputs(cfg, root, progress, with_test), own=root)
     prepared = prepare_machine(cfg, root, progress, include_test=False)
     train_sets = training_sets(prepared)
     dev_test = None
@@ -129,6 +135,8 @@ def check_job(job: TrainJob) -> None:
     runs.check_name(job.name)
     for folder in (runs_dir(), models_dir()):
         runs.ensure_writable(folder)
+    if job.init is not None:
+        check_init(job.cfg, job.init)
     if not job.resume:
         if runs.name_taken(job.name) and not job.force:
             raise UsageError(
@@ -160,12 +168,32 @@ def check_inputs(cfg: Config, inputs: TrainInputs, world: int) -> None:
     frames, hop = cfg.feat.segment_frames, cfg.feat.segment_hop
     segments = sum(len(fs.segment_starts(frames, hop)) for fs in inputs.train_sets)
     check_batches(segments, cfg.train.batch_size, world)
+    if cfg.train.select == "paper" and inputs.dev_test is None and inputs.own is not None:
+        test = inputs.own.folder / "test"
+        raise DataError(
+            f"--select paper picks the epoch by a labelled test set, and {test} does not exist.",
+            f"Use --select last, or add {test / 'normal'} and {test / 'anomaly'}.",
+        )
     if cfg.train.select == "paper" and inputs.dev_test is None:
         raise DataError(
             f"--select paper picks the epoch by the dev test set, and there is none for "
             f"{cfg.machine} (DCASE {cfg.year}).",
             "Use --select last (the last epoch and the recipe's score), or add dev_data/<machine>/test.",
         )
+
+
+def resumed_own_run(
+    name: str | None, config_file: Path | None, overrides: Iterable[str]
+) -> tuple[Config, str]:
+    """The config of an own-data run to continue: it is named, as own runs have no machine."""
+    if name is None:
+        raise UsageError(
+            "--resume with --data needs the run's --name.",
+            "Give the --name the run started with.",
+        )
+    return resumed_config(
+        runs.read_checkpoint(runs.run_dir(name)).config, config_file, overrides
+    ), name
 
 
 def resumed_run(

@@ -24,7 +24,6 @@ import torch
 
 from aegan import plots
 from aegan.features.cache import combined_scaler
-from aegan.model.nets import Discriminator, Generator
 from aegan.progress import Progress
 from aegan.training import distributed, runs
 from aegan.training.batching import DeviceFeatures
@@ -39,6 +38,8 @@ from aegan.training.job import (
     check_job,
     load_inputs,
 )
+from aegan.training.memory import reused_host_memory
+from aegan.training.owndata import initial_networks
 from aegan.training.runs import Checkpoint
 from aegan.training.selection import Validator, epoch_record, keep_best, save_selected
 from aegan.training.wgan import BatchReport, SpeedSettings, Trainer
@@ -129,7 +130,22 @@ def run_rank(
     inputs: TrainInputs | None = None,
     report_interval: float = 0.5,
 ) -> TrainResult | None:
-    """Everything one rank does; rank 0 also validates, checkpoints and builds the bundle."""
+    """Everything one rank does; rank 0 also validates, checkpoints and builds the bundle.
+
+    On the CPU the step's large buffers stay in the process between steps
+    (``reused_host_memory``) rather than being mapped and zero-filled anew.
+    """
+    with reused_host_memory(rank.device):
+        return _run_rank(rank, report, job, inputs, report_interval)
+
+
+def _run_rank(
+    rank: Rank,
+    report: Reporter,
+    job: TrainJob,
+    inputs: TrainInputs | None,
+    report_interval: float,
+) -> TrainResult | None:
     cfg = job.cfg
     inputs = inputs or load_inputs(cfg, job.root, with_test=rank.is_main)
     speed, notes = SpeedSettings.resolve(cfg, rank.device, rank.world)
@@ -137,7 +153,7 @@ def run_rank(
         report(("note", note))
     torch.manual_seed(cfg.train.seed)
     np.random.seed(cfg.train.seed % 2**32)
-    trainer = Trainer(cfg, Generator(cfg.net), Discriminator(cfg.net), rank, speed)
+    trainer = Trainer(cfg, *initial_networks(cfg, job.init), rank, speed)
     scaler = combined_scaler(inputs.train_sets)
     data = DeviceFeatures.upload(
         inputs.train_sets, scaler, rank.device, cfg.feat.segment_frames, cfg.feat.segment_hop

@@ -145,10 +145,17 @@ def restore_rng(state: dict[str, Any], device: torch.device) -> None:
 # ---------------------------------------------------------------- names and folders
 
 
-def default_name(cfg: Config, now: datetime | None = None) -> str:
-    """``<machine><yy>-<yyyymmdd-hhmmss>``, e.g. fan22-20240131-174500."""
+def default_name(cfg: Config, now: datetime | None = None, base: str | None = None) -> str:
+    """``<machine><yy>-<yyyymmdd-hhmmss>``, e.g. fan22-20240131-174500.
+
+    ``base`` replaces ``<machine><yy>`` (an own data folder's name), its characters
+    outside NAME_PATTERN replaced by '-'.
+    """
     stamp = (now or datetime.now()).strftime("%Y%m%d-%H%M%S")
-    return f"{cfg.machine}{cfg.short_year}-{stamp}"
+    if base is None:
+        return f"{cfg.machine}{cfg.short_year}-{stamp}"
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "-", base).strip("-._")[:80] or "model"
+    return f"{cleaned}-{stamp}"
 
 
 def check_name(name: str) -> None:

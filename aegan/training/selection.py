@@ -24,6 +24,7 @@ from aegan.config.recipes import recipe_origin
 from aegan.config.schema import Config
 from aegan.dcase.evaluation import Evaluation
 from aegan.dcase.facts import MachineType
+from aegan.dcase.folders import OWN_SUBSET, own_folder
 from aegan.dcase.metrics import OFFICIAL_FIGURE, evaluate
 from aegan.errors import ModelError
 from aegan.features.cache import FeatureSet
@@ -157,6 +158,8 @@ def save_selected(
     generator.load_state_dict(weights[0])
     discriminator.load_state_dict(weights[1])
     figure_name = OFFICIAL_FIGURE[cfg.year]
+    folder = own_folder(train_sets[0].clips)
+    test_set = "the labelled dev test set" if folder is None else f"{folder / 'test'}"
     provenance = base_provenance(
         "trained",
         run=str(runs.run_dir(name)),
@@ -165,16 +168,17 @@ def save_selected(
         selection=cfg.train.select,
         selection_uses_test_labels=paper,
         selection_note=(
-            "epoch and score chosen by the official figure on the labelled dev test set "
-            "(the original protocol)"
+            f"epoch and score chosen by the official figure on {test_set} (the original protocol)"
             if paper
             else "last epoch and the recipe's score; no test labels used"
         ),
-        figure={"name": figure_name, "subset": "dev", "value": figure},
+        figure={"name": figure_name, "subset": "dev" if folder is None else OWN_SUBSET,
+                "value": figure},
         recipe=recipe_origin(MachineType(cfg.year, cfg.machine)),
         seed=cfg.train.seed,
         processes=processes,
-    )
+        **({} if folder is None else {"data": str(folder)}),
+    )  # fmt: skip
     selected_cfg = dataclasses.replace(cfg, detect=dataclasses.replace(cfg.detect, score=score))
     detector = calibrate(
         selected_cfg, generator.to(device), discriminator.to(device), train_sets,

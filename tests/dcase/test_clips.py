@@ -147,3 +147,19 @@ def test_missing_root_and_empty_folder_are_clear_errors(tmp_path):
     (tmp_path / "dev_data/fan/train/readme.txt").write_text("no audio here")
     with pytest.raises(DataError, match="No .wav files"):
         dcase.discover(tmp_path, 2022, "fan", "dev", "train")
+
+
+@pytest.mark.parametrize(
+    ("name", "year", "machine", "group", "domain"),
+    [
+        ("id_01_00000000.wav", 2020, "fan", "01", None),  # 2020 eval test
+        ("id_06_00000829.wav", 2020, "ToyCar", "06", None),
+        ("section_03_source_test_0000.wav", 2021, "fan", "03", "source"),  # 2021 eval test
+        ("section_05_target_test_0199.wav", 2021, "gearbox", "05", "target"),
+        ("section_03_0000.wav", 2022, "bearing", "03", None),  # 2022 eval test: no domain
+        ("section_05_0199.wav", 2022, "valve", "05", None),
+    ],
+)
+def test_parses_eval_test_names_of_2020_2021_and_2022(name, year, machine, group, domain):
+    clip = dcase.parse_clip_name(Path(name), year, machine, "eval", "test")
+    assert (clip.group, clip.domain, clip.label) == (group, domain, None)
