@@ -18,6 +18,7 @@ from aegan.cli.common import (
     DataDirOption,
     GpuOption,
     JsonOption,
+    PrecisionOption,
     SetOption,
     complete_model,
     err_console,
@@ -29,10 +30,13 @@ from aegan.cli.common import (
 from aegan.cli.fetch_render import recipe_options, render_availability, render_data, render_model
 
 if TYPE_CHECKING:
+    import torch
+
     from aegan.config.schema import Config
     from aegan.config.settings import HubSettings, Settings
     from aegan.hub.fetch import ModelFetch, Target
     from aegan.hub.zenodo import FetchSummary
+    from aegan.model.calibration_passes import CalibrationEstimate
     from aegan.model.registry import PublishedModel
 
 
@@ -49,10 +53,44 @@ class FetchOptions:
     config: Path | None
     set_: list[str] | None
     gpu: str | None
+    threshold_clips: str | None = None
+    precision: str = "fp32"
+
+    def calibration(self, device: torch.device) -> dict[str, Any]:
+        """The calibration keywords: threshold clips, precision and the estimate's printer."""
+        from aegan.errors import UsageError
+        from aegan.model.precision import check_precision
+        from aegan.model.subset import DEFAULT_THRESHOLD_CLIPS, check_threshold_clips
+
+        clips: int | None = DEFAULT_THRESHOLD_CLIPS
+        if self.threshold_clips == "all":
+            clips = None
+        elif self.threshold_clips is not None:
+            try:
+                clips = int(self.threshold_clips)
+            except ValueError:
+                raise UsageError(
+                    f"--threshold-clips takes a number or 'all', not {self.threshold_clips!r}."
+                ) from None
+            check_threshold_clips(clips)
+        return {
+            "threshold_clips": clips,
+            "precision": check_precision(self.precision, device),
+            "announce": announce_calibration,
+        }
 
     @property
     def dir_option(self) -> list[str | Path]:
         return ["--data-dir", self.data_dir] if self.data_dir else []
+
+
+def announce_calibration(estimate: CalibrationEstimate) -> None:
+    """Say before a long calibration how long it will take."""
+    err_console.print(
+        f"Calibrating on {estimate.clips} training clips ({estimate.threshold_clips} for the "
+        f"thresholds): {estimate.describe()}.",
+        highlight=False,
+    )
 
 
 FromOption = Annotated[
@@ -85,6 +123,14 @@ FetchYearOption = Annotated[
 ForceFlag = Annotated[
     bool, typer.Option("--force", help="Download the checkpoint again and recalibrate.")
 ]
+ThresholdClipsOption = Annotated[
+    str | None,
+    typer.Option(
+        "--threshold-clips",
+        metavar="N|all",
+        help="Training clips scored fully to fit the thresholds (stratified; default 24, or all).",
+    ),
+]
 ListFlag = Annotated[
     bool, typer.Option("--list", help="List the published models and DCASE archives.")
 ]
@@ -111,6 +157,8 @@ def fetch(
     list_: ListFlag = False,
     config: ConfigOption = None,
     set_: SetOption = None,
+    threshold_clips: ThresholdClipsOption = None,
+    precision: PrecisionOption = "fp32",
     gpu: GpuOption = None,
     json_out: JsonOption = False,
 ) -> None:
@@ -137,7 +185,15 @@ def fetch(
     targets = parse_targets(names, year, data)
     if (from_file or remote_path) and (len(targets) != 1 or targets[0].model is None):
         raise UsageError("--from and --remote-path need exactly one model name.")
-    options = FetchOptions(from_file, remote_path, data, split, data_dir, force, config, set_, gpu)
+    options = FetchOptions(
+        from_file, remote_path, data, split, data_dir, force, config, set_, gpu,
+        threshold_clips, precision,
+    )  # fmt: skip
+    if any(target.model for target in targets):  # a bad value fails before any download
+        from aegan.cli.devices import parse_device
+        from aegan.config.settings import load_settings
+
+        options.calibration(parse_device(gpu, load_settings().device))
     reports = [fetch_one(target, options, quiet=json_out) for target in targets]
     if json_out:
         print_json(reports)
@@ -184,11 +240,12 @@ def fetch_published(
     from aegan.cli.devices import parse_device
     from aegan.hub.fetch import fetch_model
 
+    device = parse_device(options.gpu, settings.device)
     with progress_bars(transient=True) as progress:
         result = fetch_model(
             model, cfg, root, settings.hub,
             source_file=options.from_file, remote_path=options.remote_path, force=options.force,
-            device=parse_device(options.gpu, settings.device), progress=progress,
+            device=device, progress=progress, calibration=options.calibration(device),
         )  # fmt: skip
     if not quiet:
         render_model(result, options.dir_option, recipe_options(options.config, options.set_))
