@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.table import Table
 
 from aegan.cli.common import JsonOption, console, human_bytes, print_json, reports_errors
 
+if TYPE_CHECKING:
+    from aegan.model.registry import ModelEntry
+
 STATE_STYLES = {"ready": "green", "checkpoint only": "yellow", "not fetched": "dim"}
+
+
+def _machine(entry: ModelEntry) -> str:
+    """The machine type, or for a model of your own data the folder it was trained on."""
+    return f"own: {Path(entry.data).name}" if entry.data else entry.machine
 
 
 @reports_errors
@@ -33,7 +43,7 @@ def models(json_out: JsonOption = False) -> None:
         figure = f"{known.figure_name} {known.figure:.2f}" if known else "-"
         style = STATE_STYLES.get(e.state, "")
         table.add_row(
-            e.name, str(e.year), e.machine, e.score, figure, e.source,
+            e.name, str(e.year), _machine(e), e.score, figure, e.source,
             f"[{style}]{e.state}[/]", human_bytes(e.size) if e.size else "-",
         )  # fmt: skip
     console.print(table)

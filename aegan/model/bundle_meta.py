@@ -34,6 +34,7 @@ class LocalModel:
     source: str
     size: int
     modified: float
+    data: str | None = None  # the own data folder it was trained on (None: DCASE data)
 
 
 def bundle_name(path: Path) -> str:
@@ -95,6 +96,7 @@ def describe_bundle(path: Path) -> LocalModel | None:
             source=str(provenance.get("source", "unknown")),
             size=stat.st_size,
             modified=stat.st_mtime,
+            data=None if provenance.get("data") is None else str(provenance["data"]),
         )
     except (ModelError, OSError, ValueError, KeyError, TypeError, AttributeError):
         return None

@@ -180,6 +180,7 @@ class ModelEntry:
     state: str
     path: Path | None
     size: int | None
+    data: str | None = None  # an own-data model's training folder
 
 
 def _bundle_entry(bundle: LocalModel, model: PublishedModel | None) -> ModelEntry:
@@ -194,6 +195,7 @@ def _bundle_entry(bundle: LocalModel, model: PublishedModel | None) -> ModelEntr
         state="ready",
         path=bundle.path,
         size=bundle.size,
+        data=bundle.data,
     )
 
 

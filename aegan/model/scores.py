@@ -30,6 +30,7 @@ from aegan.model.batches import (
     segment_counts,
 )
 from aegan.model.embedding import EmbeddingDetectors
+from aegan.model.memory import reused_host_memory
 from aegan.model.nets import Discriminator, Generator, embedding_dim
 from aegan.model.precision import Precision, network_precision
 from aegan.progress import Progress, no_progress
@@ -222,7 +223,8 @@ def score_clips(
         clips, (generator, discriminator), device, batch_size, transform, progress, "Scoring clips"
     )
     pool = _ClipPool(len(clips), embedding_dim(discriminator.config))
-    with channels_last(generator, discriminator):
+    device_used = next(generator.parameters()).device
+    with channels_last(generator, discriminator), reused_host_memory(device_used):
         for batch in batches:
             outputs = segment_outputs(generator, discriminator, batch.segments, precision)
             pool.add(batch.clip_ids, outputs)
@@ -251,7 +253,13 @@ def clip_embeddings(
         clips, (discriminator,), device, batch_size, transform, progress, "Embedding clips"
     )
     sums = torch.zeros(len(clips), embedding_dim(discriminator.config), dtype=torch.float64)
-    with torch.no_grad(), eval_mode(discriminator), channels_last(discriminator):
+    device_used = next(discriminator.parameters()).device
+    with (
+        torch.no_grad(),
+        eval_mode(discriminator),
+        channels_last(discriminator),
+        reused_host_memory(device_used),
+    ):
         for batch in batches:
             x = batch.segments.contiguous(memory_format=torch.channels_last)
             with network_precision(precision, x.device):

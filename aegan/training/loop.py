@@ -24,6 +24,7 @@ import torch
 
 from aegan import plots
 from aegan.features.cache import combined_scaler
+from aegan.model.memory import reused_host_memory
 from aegan.progress import Progress
 from aegan.training import distributed, runs
 from aegan.training.batching import DeviceFeatures
@@ -38,7 +39,6 @@ from aegan.training.job import (
     check_job,
     load_inputs,
 )
-from aegan.training.memory import reused_host_memory
 from aegan.training.owndata import initial_networks
 from aegan.training.runs import Checkpoint
 from aegan.training.selection import Validator, epoch_record, keep_best, save_selected

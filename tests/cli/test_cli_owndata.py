@@ -96,7 +96,9 @@ def test_train_on_an_own_folder_then_test_it_learns(runner, own_folder):
     assert report.exit_code == 0, report.output
     assert "Own data sets" in report.stdout and "| line3 " in report.stdout
     listed = runner.invoke(app, ["models", "--json"])
-    assert "line3" in [entry["name"] for entry in json.loads(listed.stdout)]
+    entry = next(e for e in json.loads(listed.stdout) if e["name"] == "line3")
+    assert entry["data"] == str(own_folder) and entry["state"] == "ready"
+    assert "own: line3" in runner.invoke(app, ["models"]).stdout
     clip = next((own_folder / "test" / "anomaly").iterdir())
     scored = runner.invoke(app, ["score", str(clip), "--model", "line3", "--json", "--gpu", "cpu"])
     assert scored.exit_code == 0, scored.output

@@ -1,11 +1,11 @@
-"""Training on the CPU keeps freed step buffers in the process (aegan/training/memory.py)."""
+"""CPU network passes keep freed large buffers in the process (aegan/model/memory.py)."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from aegan.training.memory import allocator_tunable, reused_host_memory
+from aegan.model.memory import allocator_tunable, reused_host_memory
 
 pytestmark = pytest.mark.skipif(not allocator_tunable(), reason="needs Linux with glibc")
 
@@ -38,3 +38,12 @@ def test_inside_freed_buffers_stay_mapped_and_leaving_gives_them_back():
 def test_other_devices_leave_the_allocator_alone():
     with reused_host_memory(torch.device("meta")):
         assert _touch_and_free() < BUFFER // 4
+
+
+def test_a_nested_use_keeps_the_outer_setting_until_the_outer_one_ends():
+    """Scoring inside training (per-epoch validation) must not reset training's setting."""
+    with reused_host_memory(torch.device("cpu")):
+        with reused_host_memory(torch.device("cpu")):
+            pass
+        assert _touch_and_free() > BUFFER // 2
+    assert _touch_and_free() < BUFFER // 4
