@@ -125,18 +125,31 @@ def _resample(mono: np.ndarray, rate: int, sample_rate: int) -> np.ndarray:
     return AF.resample(torch.from_numpy(np.ascontiguousarray(mono)), rate, sample_rate).numpy()
 
 
+NON_FINITE = "its samples include NaN or infinity"
+
+
+def unusable_reason(samples: np.ndarray) -> str | None:
+    """Why no score means anything for these samples (empty, non-finite, silent), or None."""
+    if samples.size == 0:
+        return "it holds no samples"
+    if not np.isfinite(samples).all():
+        return NON_FINITE
+    if bool((samples == samples.flat[0]).all()):
+        return f"it is digital silence (every sample is {float(samples.flat[0]):g})"
+    return None
+
+
 def _require_usable(path: Path, data: np.ndarray) -> None:
-    """Refuse samples no score means anything for: NaN or infinity, or digital silence."""
-    if not np.isfinite(data).all():
-        reason = "its samples include NaN or infinity"
-    elif data.size and bool((data == data.flat[0]).all()):
-        reason = f"it is digital silence (every sample is {float(data.flat[0]):g})"
-    else:
-        return
-    raise AudioError(
-        f"{path} is unusable: {reason}.",
-        "Check the recording or the program that wrote it; such a file cannot be scored.",
-    )
+    """Refuse samples no score means anything for: NaN or infinity, or digital silence.
+
+    An empty file is left to the length check, which says how long a file must be.
+    """
+    reason = unusable_reason(data) if data.size else None
+    if reason is not None:
+        raise AudioError(
+            f"{path} is unusable: {reason}.",
+            "Check the recording or the program that wrote it; such a file cannot be scored.",
+        )
 
 
 def _is_audio(path: Path) -> bool:

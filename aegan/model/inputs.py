@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from aegan.errors import DataError, UsageError
-from aegan.features.audio import read_audio
+from aegan.features.audio import read_audio, unusable_reason
 
 Item = str | Path | np.ndarray
 """One recording: a file path, or samples."""
@@ -80,20 +80,6 @@ def to_mono(samples: np.ndarray, what: str) -> np.ndarray:
         f"{what} has shape {samples.shape}; a recording is (N,) or (channels, N).",
         "Pass channels first (array.T for an (N, channels) array), or a list of recordings.",
     )
-
-
-NON_FINITE = "its samples include NaN or infinity"
-
-
-def unusable_reason(samples: np.ndarray) -> str | None:
-    """Why no score means anything for these samples (empty, non-finite, silent), or None."""
-    if samples.size == 0:
-        return "it holds no samples"
-    if not np.isfinite(samples).all():
-        return NON_FINITE
-    if bool((samples == samples.flat[0]).all()):
-        return f"it is digital silence (every sample is {float(samples.flat[0]):g})"
-    return None
 
 
 def unusable(what: str, reason: str) -> DataError:

@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from aegan.errors import AeganError
+from aegan.features.audio import NON_FINITE, unusable_reason
 from aegan.features.stream import plan_windows, read_windows
-from aegan.model.inputs import NON_FINITE, unusable, unusable_reason
+from aegan.model.inputs import unusable
 from aegan.model.items import decision_word
 from aegan.progress import Progress, no_progress
 
