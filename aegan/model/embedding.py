@@ -74,6 +74,11 @@ class EmbeddingDetectors:
         """(N, E) float32: all a detector needs to be rebuilt."""
         return self._train
 
+    @property
+    def gaussian(self) -> tuple[np.ndarray, np.ndarray]:
+        """The mean and pseudo-inverse covariance behind D_maha (float64), for export."""
+        return self._mean, self._precision
+
     def _maha(self, embeddings: np.ndarray) -> np.ndarray:
         centred = embeddings.astype(np.float64) - self._mean
         squared = np.einsum("ij,jk,ik->i", centred, self._precision, centred)

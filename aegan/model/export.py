@@ -23,7 +23,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from aegan.errors import UsageError
@@ -38,8 +37,9 @@ from aegan.model.onnx_runtime import (
     lof_reference,
     missing_extra_error,
 )
-from aegan.model.scores import eval_mode
+from aegan.model.scores import eval_mode, segment_distances
 from aegan.paths import atomic_path
+from aegan.score_names import DISTANCES
 
 OPSET = 18
 """ONNX opset of the exported graph: recent enough for torch's exporter, old enough for most runtimes."""
@@ -58,17 +58,8 @@ class SegmentNetwork(nn.Module):
         r = self.generator.decode(z)
         z_r = self.generator.encode(r)
         _, embedding = self.discriminator(x)
-        distances = torch.stack(
-            [
-                (r - x).abs().flatten(1).sum(dim=1),
-                (r - x).pow(2).flatten(1).sum(dim=1),
-                (z_r - z).abs().flatten(1).sum(dim=1),
-                (z_r - z).pow(2).flatten(1).sum(dim=1),
-                (1 - F.cosine_similarity(z_r, z, dim=1)).flatten(1).sum(dim=1),
-            ],
-            dim=1,
-        )
-        return distances, embedding
+        distances = segment_distances(x, z, r, z_r)
+        return torch.stack([distances[name] for name in DISTANCES], dim=1), embedding
 
 
 @dataclass(frozen=True)
@@ -138,6 +129,7 @@ def sidecar_arrays(detector: Detector) -> dict[str, np.ndarray]:
     train = detector.train_embeddings.astype(np.float64)
     unit = train / np.linalg.norm(train, axis=1, keepdims=True)
     k_distance, lrd = lof_reference(unit, LOF_NEIGHBOURS)
+    mean, precision = detector.embedding_detectors.gaussian
     meta = {
         "format": FORMAT_VERSION,
         "model": detector.name,
@@ -158,8 +150,8 @@ def sidecar_arrays(detector: Detector) -> dict[str, np.ndarray]:
     return {
         "meta": np.array(json.dumps(meta)),
         "mel_basis": LogMel(cfg.feat).mel_basis.numpy(),
-        "embedding_mean": train.mean(axis=0),
-        "embedding_precision": np.linalg.pinv(np.cov(train, rowvar=False), hermitian=True),
+        "embedding_mean": mean,
+        "embedding_precision": precision,
         "train_unit_embeddings": unit,
         "lof_k_distance": k_distance,
         "lof_lrd": lrd,

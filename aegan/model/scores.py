@@ -119,15 +119,23 @@ def segment_outputs(
             r = generator.decode(z)
             z_r = generator.encode(r)
             _, embedding = discriminator(x)
-        z, r, z_r, embedding = z.float(), r.float(), z_r.float(), embedding.float()
-        return SegmentOutputs(
-            x_1=_summed_per_segment((r - x).abs()),
-            x_2=_summed_per_segment((r - x).pow(2)),
-            z_1=_summed_per_segment((z_r - z).abs()),
-            z_2=_summed_per_segment((z_r - z).pow(2)),
-            z_cos=_summed_per_segment(1 - F.cosine_similarity(z_r, z, dim=1)),
-            embedding=embedding,
-        )
+        z, r, z_r = z.float(), r.float(), z_r.float()
+        return SegmentOutputs(**segment_distances(x, z, r, z_r), embedding=embedding.float())
+
+
+def segment_distances(
+    x: torch.Tensor, z: torch.Tensor, r: torch.Tensor, z_r: torch.Tensor
+) -> dict[str, torch.Tensor]:
+    """Each segment's five distances (docs/method.md section 5), keyed by ``DISTANCES`` names:
+    r against x by summed absolute and squared difference, z_r against z by those and
+    by cosine distance over channels."""
+    return {
+        "x_1": _summed_per_segment((r - x).abs()),
+        "x_2": _summed_per_segment((r - x).pow(2)),
+        "z_1": _summed_per_segment((z_r - z).abs()),
+        "z_2": _summed_per_segment((z_r - z).pow(2)),
+        "z_cos": _summed_per_segment(1 - F.cosine_similarity(z_r, z, dim=1)),
+    }
 
 
 # ---------------------------------------------------------------- per clip
