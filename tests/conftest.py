@@ -81,6 +81,15 @@ SMALL_NET = [
 """--set overrides for a tiny model: the architecture is generic in size."""
 
 
+def set_options(items: list[str]) -> list[str]:
+    """Command-line words ``--set KEY=VALUE`` for each item."""
+    return [word for item in items for word in ("--set", item)]
+
+
+SET_SMALL = set_options(SMALL_NET)
+"""The tiny model's overrides as command-line words."""
+
+
 @contextmanager
 def aegan_home_at(folder):
     """AEGAN_HOME for session-scoped fixtures (monkeypatch is per test)."""

@@ -75,7 +75,7 @@ def score_recordings(
     as_timeline = [wants_timeline(detector, f) if timeline is None else timeline for f in files]
     whole = [f for f, t in zip(files, as_timeline, strict=True) if not t]
     whole_results = iter(
-        detector.score_files(whole, score=score, batch_size=batch_size, progress=progress)
+        detector.score_items(whole, score=score, batch_size=batch_size, progress=progress)
     )
     outcomes = []
     for path, windowed in zip(files, as_timeline, strict=True):

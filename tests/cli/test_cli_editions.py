@@ -14,12 +14,12 @@ from aegan.config.settings import save_setting
 from aegan.dcase.facts import edition
 from aegan.model.detector import Detector
 from aegan.synth.dataset import SynthSpec, write_dataset
+from tests.conftest import SET_SMALL
 
 pytest_plugins = ["fake_servers"]  # the fake_hub fixture
 
 TINY = [
-    "--set", "net.isize=32", "--set", "feat.n_mels=32", "--set", "feat.segment_frames=32",
-    "--set", "net.ndf=8", "--set", "net.ngf=8", "--set", "net.nz=16",
+    *SET_SMALL,
     "--set", "train.batch_size=16", "--gpu", "cpu", "--epochs", "1",
 ]  # fmt: skip
 

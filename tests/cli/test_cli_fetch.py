@@ -25,24 +25,15 @@ from aegan.model.calibration import import_checkpoint
 from aegan.model.detector import Detector
 from aegan.model.nets import Discriminator, Generator
 from aegan.synth.dataset import SynthSpec, write_dataset
+from tests.conftest import SET_SMALL, SMALL_NET
 
 pytest_plugins = ["fake_servers"]  # the fake_hub and closed_port_url fixtures
-
-SMALL = [
-    "net.isize=32",
-    "feat.n_mels=32",
-    "feat.segment_frames=32",
-    "net.ndf=8",
-    "net.ngf=8",
-    "net.nz=16",
-]
-SET_SMALL = [word for item in SMALL for word in ("--set", item)]
 
 
 @pytest.fixture(scope="module")
 def small_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A fan22 checkpoint of a small network, as the original code saves one."""
-    cfg = config.load_config(22, "fan", None, SMALL)
+    cfg = config.load_config(22, "fan", None, SMALL_NET)
     torch.manual_seed(0)
     generator, discriminator = Generator(cfg.net), Discriminator(cfg.net)
     path = tmp_path_factory.mktemp("checkpoint") / "fan.pth"
@@ -276,7 +267,7 @@ def test_list_offline_says_so_once_and_lists_what_is_here(
 def test_models_lists_published_and_local_bundles(
     runner, offline: str, small_checkpoint: Path, synthetic: Path
 ) -> None:
-    cfg = config.load_config(22, "fan", None, [*SMALL, "train_set=dev"])
+    cfg = config.load_config(22, "fan", None, [*SMALL_NET, "train_set=dev"])
     import_checkpoint(small_checkpoint, cfg, synthetic, "my-fan")
     invoke(runner, "fetch", "fan22", "--from", small_checkpoint, "-d", synthetic, *SET_SMALL)
     table = invoke(runner, "models")

@@ -24,7 +24,7 @@ from aegan.model.registry import bundle_path
 from aegan.results.assess import assess_folder
 from aegan.synth.folder import OwnSpec, write_own_folder
 from aegan.training.owndata import own_config, own_inputs
-from tests.conftest import SMALL_NET
+from tests.conftest import SMALL_NET, set_options
 
 SPEC = OwnSpec(seconds=2.0, train=10, test_normal=5, test_anomaly=5, anomaly_strength=3.0)
 SETTINGS = [
@@ -68,7 +68,7 @@ def untrained_auc(folder: Path) -> float:
 
 
 def test_train_on_an_own_folder_then_test_it_learns(runner, own_folder):
-    sets = [word for item in SETTINGS for word in ("--set", item)]
+    sets = set_options(SETTINGS)
     trained = runner.invoke(
         app,
         ["train", "--data", str(own_folder), "--name", "line3", "--epochs", "8",
@@ -108,7 +108,7 @@ def test_without_a_test_folder_training_keeps_the_last_epoch_and_says_so(runner,
     for path in sorted((own_folder / "test").rglob("*"), reverse=True):
         path.unlink() if path.is_file() else path.rmdir()
     (own_folder / "test").rmdir()
-    sets = [word for item in SETTINGS for word in ("--set", item)]
+    sets = set_options(SETTINGS)
     result = runner.invoke(
         app, ["train", "--data", str(own_folder), "--name", "quiet", "--epochs", "1", *sets,
               "--gpu", "cpu"],

@@ -13,10 +13,10 @@ from aegan.model.registry import bundle_path
 from aegan.synth.dataset import SynthSpec, write_dataset
 from aegan.training import runs
 from aegan.training.wgan import Trainer
+from tests.conftest import SET_SMALL
 
 TINY = [
-    "--set", "net.isize=32", "--set", "feat.n_mels=32", "--set", "feat.segment_frames=32",
-    "--set", "net.ndf=8", "--set", "net.ngf=8", "--set", "net.nz=16",
+    *SET_SMALL,
     "--set", "train.batch_size=32", "--set", "train_set=dev", "--gpu", "cpu",
 ]  # fmt: skip
 

@@ -41,8 +41,6 @@ from aegan.model.nets import Discriminator, Generator
 from aegan.model.registry import require_published
 from tests.conftest import SMALL_NET, rewrite_bundle
 
-SET_SMALL = [word for item in SMALL_NET for word in ("--set", item)]
-
 
 @dataclass
 class Workspace:

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.conftest import write_tone
-from tests.robustness.corpus import SET_SMALL, Case, Workspace, corpus_test
+from tests.conftest import SET_SMALL, write_tone
+from tests.robustness.corpus import Case, Workspace, corpus_test
 
 TRAIN = ["train", "--data", "{tmp}/line3", "--name", "mine", "--gpu", "cpu", *SET_SMALL]
 TEST = ["test", "fan-small", "--data", "{tmp}/line3", "--gpu", "cpu"]

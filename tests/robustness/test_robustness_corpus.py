@@ -3,8 +3,8 @@ bundles, training runs, features and reports. The framework is ``corpus.py``."""
 
 from __future__ import annotations
 
+from tests.conftest import SET_SMALL
 from tests.robustness.corpus import (
-    SET_SMALL,
     Case,
     Payload,
     bad_bundle,
