@@ -20,8 +20,9 @@ import numpy as np
 import torch
 
 from aegan.model.batches import SegmentArray, Transform
+from aegan.model.inference import scoring_discriminator, scoring_generator
 from aegan.model.nets import Discriminator, Generator, embedding_dim
-from aegan.model.precision import Precision
+from aegan.model.precision import Precision, network_precision
 from aegan.model.scores import clip_embeddings, score_clips, segment_outputs
 from aegan.paths import atomic_path, cache_dir
 from aegan.progress import Progress, no_progress
@@ -202,11 +203,15 @@ def estimate_calibration(
     probe = torch.from_numpy(first).reshape(-1, 1, *first.shape[-2:]).to(device)
     probe = transform(probe) if transform is not None else probe
 
+    fast_generator = scoring_generator(generator)
+    fast_critic = scoring_discriminator(discriminator)
+
     def critic(x: torch.Tensor) -> object:
-        return clip_embeddings(discriminator, [x], precision=precision)
+        with torch.no_grad(), network_precision(precision, x.device):
+            return fast_critic(x.contiguous(memory_format=torch.channels_last))
 
     def all_passes(x: torch.Tensor) -> object:
-        return segment_outputs(generator, discriminator, x, precision)
+        return segment_outputs(fast_generator, fast_critic, x, precision)
 
     counts = np.array([len(c) for c in clips], dtype=np.int64)
     scored = int(counts[subset].sum())

@@ -24,7 +24,7 @@ import torch
 
 from aegan import plots
 from aegan.features.cache import combined_scaler
-from aegan.model.memory import reused_host_memory
+from aegan.memory import reused_host_memory
 from aegan.progress import Progress
 from aegan.training import distributed, runs
 from aegan.training.batching import DeviceFeatures

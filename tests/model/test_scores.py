@@ -25,6 +25,21 @@ NET = NetConfig(isize=ISIZE, nz=16, ndf=8, ngf=8)
 EMBEDDING_DIM = 32
 SEGMENT_RTOL = reordered_sum_rtol(ISIZE * ISIZE)
 """Scores of float32 passes in other batches: the longest float32 sums, over a segment."""
+COS_COLUMNS = [score_index(name) for name in SCORE_NAMES if name.startswith("G_z_cos")]
+
+
+def _assert_same_scores(actual: np.ndarray, desired: np.ndarray, segments: int) -> None:
+    """Scores of the same clips from passes in other batches or layouts.
+
+    The G_z_cos scores pool 1 - cos(z, z'), which cancels when the codes are
+    nearly parallel: z's relative rounding (SEGMENT_RTOL) moves each cosine by
+    up to about twice that in absolute terms, summed over a clip's segments.
+    """
+    cos_atol = 2 * SEGMENT_RTOL * segments
+    others = [i for i in range(actual.shape[1]) if i not in COS_COLUMNS]
+    np.testing.assert_allclose(actual[:, others], desired[:, others], rtol=SEGMENT_RTOL)
+    cos_actual, cos_desired = actual[:, COS_COLUMNS], desired[:, COS_COLUMNS]
+    np.testing.assert_allclose(cos_actual, cos_desired, rtol=0, atol=cos_atol)
 
 
 def _nets(net: NetConfig = NET, seed: int = 0) -> tuple[Generator, Discriminator]:
@@ -140,7 +155,7 @@ def test_batch_size_does_not_change_scores(nets, train_embeddings, batch_size: i
     detectors = EmbeddingDetectors(train_embeddings)
     whole = score_clips(generator, discriminator, clips, detectors, batch_size=13)
     split = score_clips(generator, discriminator, clips, detectors, batch_size=batch_size)
-    np.testing.assert_allclose(split.values, whole.values, rtol=SEGMENT_RTOL)
+    _assert_same_scores(split.values, whole.values, segments=6)
     np.testing.assert_allclose(split.embeddings, whole.embeddings, rtol=SEGMENT_RTOL)
 
 
@@ -153,7 +168,7 @@ def test_batchnorm_nets_in_training_mode_score_in_eval_mode_and_stay_in_training
     clips = _clips([5, 2], seed=4)
     one_by_one = score_clips(generator, discriminator, clips, batch_size=1)
     all_at_once = score_clips(generator, discriminator, clips, batch_size=64)
-    np.testing.assert_allclose(one_by_one.values, all_at_once.values, rtol=SEGMENT_RTOL)
+    _assert_same_scores(one_by_one.values, all_at_once.values, segments=5)
     assert generator.training and generator.Encoder.main[1].training
     generator.eval()
     reference = _reference_clip(generator, discriminator, clips[0])

@@ -1,11 +1,11 @@
-"""CPU network passes keep freed large buffers in the process (aegan/model/memory.py)."""
+"""CPU network passes keep freed large buffers in the process (aegan/memory.py)."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from aegan.model.memory import allocator_tunable, reused_host_memory
+from aegan.memory import allocator_tunable, reused_host_memory
 
 pytestmark = pytest.mark.skipif(not allocator_tunable(), reason="needs Linux with glibc")
 
