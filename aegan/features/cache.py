@@ -38,7 +38,8 @@ from aegan.features.eviction import evict, mark_used
 from aegan.features.segments import Scaler, segment_view
 from aegan.progress import Progress, no_progress
 
-CACHE_VERSION = 2  # 2: numpy log-mel with a float64-built filterbank (within 1e-4 dB of 1)
+CACHE_VERSION = 3  # 2: numpy log-mel with a float64-built filterbank (within 1e-4 dB of 1);
+# 3: the dB as a scaled natural log (float32 rounding apart from 2)
 
 
 class FeatureSet:

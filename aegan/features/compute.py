@@ -5,7 +5,10 @@ writes nothing. Then worker threads each read a clip and compute its log-mel
 (soundfile, scipy's FFT and numpy's matrix products all release the GIL, so
 the threads run on every core), while this thread writes the finished clips
 in order into a memory-mapped array: memory use does not grow with the number
-of clips, and no torch is imported.
+of clips, and no torch is imported. The clips' temporaries are reused from the
+heap (aegan/memory.py) instead of being faulted in anew for every clip, and
+the BLAS library computes each small mel product on the calling thread
+(``one_blas_thread``).
 """
 
 from __future__ import annotations
@@ -23,8 +26,9 @@ from aegan.config.schema import FeatureConfig
 from aegan.dcase.clips import Clip
 from aegan.errors import DataError
 from aegan.features.audio import AudioInfo, probe, read_audio
-from aegan.features.logmel import MelTransform, frame_count
+from aegan.features.logmel import MelTransform, frame_count, one_blas_thread
 from aegan.features.segments import require_one_segment
+from aegan.memory import reused_host_memory
 from aegan.progress import Progress, no_progress
 
 IN_FLIGHT_PER_WORKER = 4  # clips computed ahead of the writer: keeps workers busy, memory small
@@ -71,7 +75,7 @@ def compute_features(
         return transform(read_audio(clips[i].path, cfg.sample_rate, infos[i]))
 
     db_max, db_min = -np.inf, np.inf
-    with paths.atomic_path(target, suffix=".npy") as tmp:
+    with reused_host_memory(), one_blas_thread(), paths.atomic_path(target, suffix=".npy") as tmp:
         out = np.lib.format.open_memmap(
             tmp, mode="w+", dtype=np.float32, shape=(cfg.n_mels, int(offsets[-1]))
         )
