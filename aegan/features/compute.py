@@ -1,11 +1,11 @@
 """Computing a clip list's log-mel features into one file (docs/method.md section 2).
 
 Every clip's header is checked first, so bad input fails before any work and
-writes nothing. Then worker threads each read a clip and compute its log-mel
-(soundfile, scipy's FFT and numpy's matrix products all release the GIL, so
-the threads run on every core), while this thread writes the finished clips
-in order into a memory-mapped array: memory use does not grow with the number
-of clips, and no torch is imported. The clips' temporaries are reused from the
+writes nothing. Then worker threads each read a clip, compute its log-mel and
+write it into its own columns of a memory-mapped array (soundfile, scipy's FFT,
+numpy's matrix products and copies all release the GIL, so the threads run on
+every core), while this thread checks the clips in order and reports progress:
+memory use does not grow with the number of clips, and no torch is imported. The clips' temporaries are reused from the
 heap (aegan/memory.py) instead of being faulted in anew for every clip, and
 the BLAS library computes each small mel product on the calling thread
 (``one_blas_thread``).
@@ -17,7 +17,9 @@ import os
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
@@ -31,6 +33,7 @@ from aegan.features.segments import require_one_segment
 from aegan.memory import reused_host_memory
 from aegan.progress import Progress, no_progress
 
+_T = TypeVar("_T")
 IN_FLIGHT_PER_WORKER = 4  # clips computed ahead of the writer: keeps workers busy, memory small
 
 
@@ -70,28 +73,37 @@ def compute_features(
     infos, frames = check_lengths(clips, cfg)
     offsets = np.concatenate([[0], np.cumsum(frames)]).astype(np.int64)
     transform = MelTransform(cfg)
-
-    def log_mel(i: int) -> np.ndarray:
-        return transform(read_audio(clips[i].path, cfg.sample_rate, infos[i]))
-
     db_max, db_min = -np.inf, np.inf
     with reused_host_memory(), one_blas_thread(), paths.atomic_path(target, suffix=".npy") as tmp:
         out = np.lib.format.open_memmap(
             tmp, mode="w+", dtype=np.float32, shape=(cfg.n_mels, int(offsets[-1]))
         )
-        for i, mel in enumerate(in_order(log_mel, len(clips))):
-            hi, lo = float(mel.max()), float(mel.min())
+        work = partial(_write_log_mel, clips, infos, offsets, transform, out)
+        for i, (hi, lo) in enumerate(in_order(work, len(clips))):
             if not (np.isfinite(hi) and np.isfinite(lo)):
                 raise _non_finite(clips[i].path, cfg)
-            out[:, offsets[i] : offsets[i + 1]] = mel
             db_max, db_min = max(db_max, hi), min(db_min, lo)
             progress(task, i + 1, len(clips))
         out.flush()
-        del out
+        del out, work  # closes the map before the file is moved into place
     return offsets, (float(db_max), float(db_min))
 
 
-def in_order(work: Callable[[int], np.ndarray], count: int) -> Iterator[np.ndarray]:
+def _write_log_mel(
+    clips: Sequence[Clip],
+    infos: Sequence[AudioInfo],
+    offsets: np.ndarray,
+    transform: MelTransform,
+    out: np.ndarray,
+    i: int,
+) -> tuple[float, float]:
+    """Clip i's log-mel into its own columns of ``out`` (workers write side by side); its range."""
+    mel = transform(read_audio(clips[i].path, transform.sample_rate, infos[i]))
+    out[:, offsets[i] : offsets[i + 1]] = mel
+    return float(mel.max()), float(mel.min())
+
+
+def in_order(work: Callable[[int], _T], count: int) -> Iterator[_T]:
     """``work(0)``, ``work(1)``, ... computed by worker threads, yielded in order.
 
     At most a few clips per worker are ahead of the consumer, so memory stays
@@ -99,7 +111,7 @@ def in_order(work: Callable[[int], np.ndarray], count: int) -> Iterator[np.ndarr
     """
     workers = worker_count()
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        pending: deque[Future[np.ndarray]] = deque()
+        pending: deque[Future[_T]] = deque()
         submitted = 0
         try:
             for _ in range(count):

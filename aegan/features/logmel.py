@@ -83,6 +83,7 @@ class MelTransform:
 
         self._rfft = scipy.fft.rfft  # vectorised pocketfft, float32 in and out
         self.n_fft, self.hop_length, self.top_db = cfg.n_fft, cfg.hop_length, cfg.top_db
+        self.sample_rate = cfg.sample_rate
         self.window = hann_window(cfg.n_fft)
         basis = mel_filterbank(cfg)
         self.blocks = [
