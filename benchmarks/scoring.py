@@ -25,7 +25,7 @@ from torch import nn
 from aegan.config import schema as config
 from aegan.features.segments import Scaler, segment_view
 from aegan.model.embedding import EmbeddingDetectors
-from aegan.model.nets import Discriminator, Generator
+from aegan.model.nets import Discriminator, Generator, segment_flops
 from aegan.model.precision import bf16_is_fast
 from aegan.model.scores import score_clips
 
@@ -64,34 +64,6 @@ def peak_gflops(precision: str, device: torch.device) -> tuple[float, float]:
     return matmul, conv
 
 
-def flops_per_segment(generator: Generator, discriminator: Discriminator) -> float:
-    """Multiply-adds x 2 of every convolution and linear layer of the method's four passes
-    (encoder, decoder, encoder, critic), counted on the networks as defined, not as run."""
-    counter = {"flops": 0.0}
-
-    def hook(module: nn.Module, inputs, output) -> None:
-        if isinstance(module, nn.ConvTranspose2d):
-            macs = inputs[0].numel() * module.out_channels * module.weight[0, 0].numel()
-        elif isinstance(module, nn.Conv2d):
-            per_output = module.in_channels // module.groups * module.weight[0, 0].numel()
-            macs = output.numel() * per_output
-        else:
-            macs = output.numel() * module.in_features
-        counter["flops"] += 2 * macs
-
-    layers = [m for root in (generator, discriminator) for m in root.modules()
-              if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear))]  # fmt: skip
-    handles = [layer.register_forward_hook(hook) for layer in layers]
-    size, device = generator.config.isize, next(generator.parameters()).device
-    x = torch.zeros(1, 1, size, size, device=device)
-    with torch.no_grad():
-        generator.encode(generator(x))
-        discriminator(x)
-    for handle in handles:
-        handle.remove()
-    return counter["flops"]
-
-
 def count_samples(module: nn.Module, counter: dict[str, float], key: str) -> None:
     def hook(_module, inputs, _output):
         counter[key] += inputs[0].shape[0]
@@ -111,7 +83,7 @@ def main() -> None:
     cfg = config.load_config(20, "slider")  # full size: isize 128, ndf/ngf 32, nz 256, BN in G
     generator = Generator(cfg.net).to(device).eval()
     discriminator = Discriminator(cfg.net).to(device).eval()
-    per_segment = flops_per_segment(generator, discriminator)
+    per_segment, _ = segment_flops(generator, discriminator)
     counter = {"encoder": 0.0, "decoder": 0.0, "discriminator": 0.0}
     count_samples(generator.Encoder, counter, "encoder")
     count_samples(generator.Decoder, counter, "decoder")

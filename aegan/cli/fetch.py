@@ -85,10 +85,14 @@ class FetchOptions:
 
 
 def announce_calibration(estimate: CalibrationEstimate) -> None:
-    """Say before a long calibration how long it will take."""
+    """Say before a long calibration how long it will take, and where a GPU is idle, so."""
+    import torch
+
+    idle_gpu = estimate.device == "cpu" and torch.cuda.is_available()
     err_console.print(
         f"Calibrating on {estimate.clips} training clips ({estimate.threshold_clips} for the "
-        f"thresholds): {estimate.describe()}.",
+        f"thresholds): {estimate.describe()}."
+        + (" This machine has a GPU: add --gpu 0 to use it." if idle_gpu else ""),
         highlight=False,
     )
 

@@ -202,6 +202,42 @@ class Discriminator(nn.Module):
         return self.output_layer(embedding), embedding
 
 
+def forward_flops(module: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, int]:
+    """``module(x)`` and its work: 2 x the multiply-adds of its convolutions and linear layers
+    (what the estimates of run time and the benchmarks' throughput count)."""
+    total = 0
+
+    def count(layer: nn.Module, inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
+        nonlocal total
+        if isinstance(layer, nn.ConvTranspose2d):  # every input value meets the whole kernel
+            total += 2 * inputs[0].numel() * layer.out_channels * layer.weight[0, 0].numel()
+        elif isinstance(layer, nn.Conv2d):
+            total += 2 * output.numel() * layer.weight[0].numel()
+        else:
+            total += 2 * output.numel() * layer.in_features
+
+    layers = (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)
+    hooks = [m.register_forward_hook(count) for m in module.modules() if isinstance(m, layers)]
+    try:
+        with torch.no_grad():
+            output = module(x)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return output, total
+
+
+def segment_flops(generator: Generator, discriminator: Discriminator) -> tuple[int, int]:
+    """FLOP per segment of scoring's four passes (encoder, decoder, encoder, critic) and of
+    the critic pass alone."""
+    size = generator.config.isize
+    x = torch.zeros(1, 1, size, size, device=next(generator.parameters()).device)
+    z, encoder = forward_flops(generator.Encoder, x)
+    _, decoder = forward_flops(generator.Decoder, z)
+    _, critic = forward_flops(discriminator, x)
+    return 2 * encoder + decoder + critic, critic
+
+
 def load_strict(
     net: nn.Module, state: Mapping[str, torch.Tensor], what: str, hint: str
 ) -> nn.Module:

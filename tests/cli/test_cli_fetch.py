@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 import pytest
@@ -155,6 +156,10 @@ def test_fetch_from_a_file_imports_and_calibrates_without_network(
     assert report["model"]["checkpoint"]["action"] == "copied"
     assert report["model"]["calibrated"] is True
     assert Path(report["model"]["bundle"]) == registry.bundle_path("fan22")
+    announced = r"Calibrating on \d+ training clips \(\d+ for the thresholds\): about \d+ (s|min)"
+    assert re.search(
+        announced + r" on this CPU \(\d+\.\d TFLOP of network passes\)\.", result.stderr
+    )
 
 
 def test_data_only_fetch_tells_where_the_data_is_and_what_to_run_next(

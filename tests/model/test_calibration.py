@@ -19,7 +19,7 @@ from aegan.features.cache import FeatureSet
 from aegan.model import precision as precision_module
 from aegan.model.calibration import calibrate
 from aegan.model.calibration_passes import CalibrationEstimate
-from aegan.model.nets import Discriminator, Generator
+from aegan.model.nets import Discriminator, Generator, segment_flops
 from aegan.model.subset import stratum, threshold_subset
 from aegan.score_names import D_SCORE_NAMES, G_SCORE_NAMES, score_index
 from tests.conftest import SMALL_NET
@@ -189,7 +189,16 @@ def test_the_estimate_is_announced_before_the_run(cfg, train_set):
     (estimate,) = heard
     assert (estimate.clips, estimate.threshold_clips, estimate.device) == (30, 8, "cpu")
     assert estimate.seconds > 0
-    assert estimate.describe().startswith("about ") and estimate.describe().endswith("this CPU")
+    everything, critic = segment_flops(*_nets(cfg))
+    feat = cfg.feat
+    counts = np.array(
+        [len(c) for c in train_set.all_segments(feat.segment_frames, feat.segment_hop)]
+    )
+    scored = counts[threshold_subset(train_set.clips, 8)].sum()
+    expected = scored * everything + (counts.sum() - scored) * critic
+    assert estimate.flops == pytest.approx(expected, rel=1e-12)
+    assert estimate.describe().startswith("about ")
+    assert estimate.describe().endswith(f"this CPU ({expected / 1e12:.1f} TFLOP of network passes)")
 
 
 @pytest.mark.parametrize(
@@ -197,7 +206,8 @@ def test_the_estimate_is_announced_before_the_run(cfg, train_set):
     [(3, "about 5 s"), (61, "about 60 s"), (2400, "about 40 min"), (9000, "about 2.5 h")],
 )
 def test_estimates_read_as_round_figures(seconds, text):
-    assert CalibrationEstimate(seconds, 1, 1, 1, "cpu").describe() == f"{text} on this CPU"
+    estimate = CalibrationEstimate(seconds, 1, 1, 1, "cpu", flops=7.6e12)
+    assert estimate.describe() == f"{text} on this CPU (7.6 TFLOP of network passes)"
 
 
 def test_a_damaged_saved_chunk_is_computed_again(cfg, train_set):

@@ -8,7 +8,13 @@ from torch import nn
 
 from aegan.config.schema import NetConfig
 from aegan.errors import ModelError
-from aegan.model.nets import Discriminator, Generator, embedding_dim
+from aegan.model.nets import (
+    Discriminator,
+    Generator,
+    embedding_dim,
+    forward_flops,
+    segment_flops,
+)
 
 # The published checkpoints' state-dict entries, written out from docs/method.md section 3
 # (isize 128, nz 256, ndf 32, ngf 32), independently of aegan.model.nets.
@@ -203,3 +209,21 @@ def test_activations_are_configurable(activations: tuple[str, str]) -> None:
 def test_unbuildable_configs_raise_a_model_error(net: NetConfig) -> None:
     with pytest.raises(ModelError):
         Generator(net)
+
+
+def test_forward_flops_counts_each_layer_kind_by_its_multiply_adds():
+    net = nn.Sequential(
+        nn.Conv2d(3, 5, 3, padding=1), nn.ConvTranspose2d(5, 2, 4, 2, 1), nn.Flatten(),
+        nn.Linear(2 * 16 * 16, 7),
+    )  # fmt: skip
+    output, flops = forward_flops(net, torch.zeros(2, 3, 8, 8))
+    per_sample = 8 * 8 * 5 * 3 * 9 + 8 * 8 * 5 * 2 * 16 + 7 * 512  # conv, transposed, linear
+    assert output.shape == (2, 7) and flops == 2 * 2 * per_sample
+    assert not any(layer._forward_hooks for layer in net.modules())  # the counting leaves
+
+
+def test_a_full_size_segment_costs_what_the_method_says():
+    """1.10 GFLOP for the four passes of a 128x128 segment, 0.27 of it the critic's."""
+    net = NetConfig(isize=128, nz=256, ndf=32, ngf=32, norm_g="bn")
+    everything, critic = segment_flops(Generator(net), Discriminator(net))
+    assert round(everything / 1e9, 2) == 1.10 and round(critic / 1e9, 2) == 0.27
