@@ -1,4 +1,4 @@
-"""Calibration cost and the threshold shift from a threshold subset (issue 12, item 1).
+"""Calibration cost and the threshold shift from a threshold subset.
 
 Writes a synthetic DCASE 2020 slider training set of 10-second clips (7
 machine IDs, the recipe's dev+eval training data), saves an original-format

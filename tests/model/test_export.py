@@ -20,7 +20,7 @@ from aegan.model.export import export_onnx, sidecar_path
 from aegan.score_names import SCORE_NAMES
 
 PARITY_RTOL = 1e-4
-"""The issue's bound: onnxruntime and PyTorch run the same float32 graph with other kernels."""
+"""The parity bound: onnxruntime and PyTorch run the same float32 graph with other kernels."""
 
 
 @pytest.fixture(scope="module")

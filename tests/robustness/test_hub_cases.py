@@ -1,4 +1,4 @@
-"""Corpus cases: what the operating system refuses while fetching data (issue 14, messages)."""
+"""Corpus cases: what the operating system refuses while fetching data."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Corpus cases: a malformed bundle in the models folder, a bundle whose saved config the
-current rules refuse, and what the operating system refuses (issue 14, messages)."""
+current rules refuse, and what the operating system refuses."""
 
 from __future__ import annotations
 

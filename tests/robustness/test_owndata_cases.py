@@ -1,4 +1,4 @@
-"""Robustness cases of own data sets (issue 11 item 3): `aegan train --data`, `aegan test --data`.
+"""Robustness cases of own data sets: `aegan train --data`, `aegan test --data`.
 
 The framework is ``corpus.py``; every case gives one clear message and changes no file.
 """

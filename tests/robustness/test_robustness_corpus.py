@@ -1,4 +1,4 @@
-"""The first cases of the robustness corpus (issue 14): checkpoints, downloads, audio,
+"""The first cases of the robustness corpus: checkpoints, downloads, audio,
 bundles, training runs, features and reports. The framework is ``corpus.py``."""
 
 from __future__ import annotations

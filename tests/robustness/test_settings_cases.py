@@ -1,5 +1,5 @@
-"""Corpus cases: bad settings and config values are refused where they enter (issue 14,
-validation at the edge), naming the key, the value and what is allowed (exit 2)."""
+"""Corpus cases: bad settings and config values are refused where they enter
+(validation at the edge), naming the key, the value and what is allowed (exit 2)."""
 
 from __future__ import annotations
 

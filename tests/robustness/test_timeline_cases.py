@@ -1,4 +1,4 @@
-"""Corpus cases: long recordings, timelines and stretches (issue 11 part 2)."""
+"""Corpus cases: long recordings, timelines and stretches."""
 
 from __future__ import annotations
 
