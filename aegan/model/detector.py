@@ -28,7 +28,7 @@ from aegan.model.bundle import Bundle, read_bundle, write_bundle
 from aegan.model.bundle_meta import bundle_name
 from aegan.model.embedding import EmbeddingDetectors
 from aegan.model.inputs import Item, check_sample_rate, describe, is_single, waveform
-from aegan.model.items import FileScore, score_items
+from aegan.model.items import score_items as _score_items
 from aegan.model.nets import Discriminator, Generator
 from aegan.model.precision import Precision, parse_precision
 from aegan.model.reference import (
@@ -40,7 +40,7 @@ from aegan.model.reference import (
 )
 from aegan.model.scores import ClipScores, score_clips
 from aegan.model.threshold import gamma_threshold
-from aegan.model.timeline import TIMELINE_BATCH_SIZE, Timeline, score_timeline
+from aegan.model.timeline import score_timeline as _score_timeline
 from aegan.progress import Progress, no_progress
 from aegan.score_names import score_index
 
@@ -213,46 +213,11 @@ class Detector:
         values = self.score_spectrograms(spectrograms).column(score or self.score_name)
         return float(values[0]) if single else values
 
-    def score_items(
-        self,
-        items: Sequence[Item],
-        *,
-        score: str | None = None,
-        sample_rate: int | None = None,
-        batch_size: int = 256,
-        progress: Progress = no_progress,
-    ) -> list[FileScore]:
-        """Score many recordings in batches, with decisions, as the CLI does.
-
-        An item that cannot be used gets its ``error`` and never stops the others.
-        """
-        return score_items(
-            self, items, score=score, sample_rate=sample_rate,
-            batch_size=batch_size, progress=progress,
-        )  # fmt: skip
-
-    score_files = score_items  # the name the CLI and older callers use for paths
-
-    def timeline(
-        self,
-        path: str | Path,
-        *,
-        hop: float | None = None,
-        start: float | None = None,
-        end: float | None = None,
-        score: str | None = None,
-        batch_size: int = TIMELINE_BATCH_SIZE,
-        progress: Progress = no_progress,
-    ) -> Timeline:
-        """A recording scored window by window: windows of ``clip_seconds``, ``hop`` s apart.
-
-        Reads the file in blocks, so memory stays bounded for any length;
-        ``start``/``end`` (s) limit it to a stretch. See ``model/timeline.py``.
-        """
-        return score_timeline(
-            self, path, hop=hop, start=start, end=end, score=score,
-            batch_size=batch_size, progress=progress,
-        )  # fmt: skip
+    # Batches of recordings with decisions (model/items.py) and timelines of long ones
+    # (model/timeline.py): the library functions, whose first argument is the detector.
+    score_items = _score_items
+    score_files = _score_items  # the name the CLI and older callers use for paths
+    timeline = _score_timeline
 
     # ------------------------------------------------------------ bundle files
 
