@@ -64,7 +64,7 @@ def system_failure(exc: OSError, action: str | None = None, place: object = None
     hint for the usual causes. ``place`` stands in for the path when the OS names none
     (a write that fills the disk does not say where)."""
     reason = exc.strerror or str(exc) or type(exc).__name__
-    path = exc.filename if exc.filename is not None else None
+    path = exc.filename
     where = f" ({path})" if path is not None and (action is None or str(path) not in action) else ""
     message = f"Cannot {action}: {reason}{where}." if action else f"{reason}{where}."
     place = path if path is not None else place

@@ -160,10 +160,9 @@ def _example(key: str) -> str | None:
     return f"Its default: aegan config set {key} {default}"
 
 
-def features_max_bytes(settings: Settings | None = None) -> int:
+def features_max_bytes() -> int:
     """The feature cache size limit in bytes (setting ``cache.features_max_gb``)."""
-    settings = settings or load_settings()
-    return int(settings.cache.features_max_gb * GB)
+    return int(load_settings().cache.features_max_gb * GB)
 
 
 def data_root(

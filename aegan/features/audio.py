@@ -34,7 +34,8 @@ class AudioInfo:
         return self.samples / self.sample_rate if self.sample_rate else 0.0
 
 
-def _unreadable(path: Path, reason: str) -> AudioError:
+def unreadable(path: Path | str, reason: str) -> AudioError:
+    """The one message for a file that cannot be read as audio, with what to do."""
     return AudioError(
         f"Cannot read {path} as audio: {reason.rstrip('.')}.",
         "Check that it is a WAV or FLAC file (re-download or re-export it), or remove it.",
@@ -78,12 +79,12 @@ def probe(path: Path | str, sample_rate: int) -> AudioInfo:
     try:
         info = sf.info(str(path))
     except (sf.LibsndfileError, RuntimeError, OSError) as exc:
-        raise _unreadable(path, str(exc).strip() or type(exc).__name__) from None
+        raise unreadable(path, str(exc).strip() or type(exc).__name__) from None
     if info.frames <= 0:
-        raise _unreadable(path, "it holds no samples")
+        raise unreadable(path, "it holds no samples")
     shortfall = wav_data_shortfall(path) if info.format == "WAV" else None
     if shortfall:
-        raise _unreadable(
+        raise unreadable(
             path, f"it is truncated ({shortfall[1]} of {shortfall[0]} data bytes present)"
         )
     return AudioInfo(
@@ -107,17 +108,18 @@ def read_audio(path: Path | str, sample_rate: int, info: AudioInfo | None = None
     try:
         data, rate = sf.read(str(path), dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, OSError) as exc:
-        raise _unreadable(path, str(exc).strip() or type(exc).__name__) from None
+        raise unreadable(path, str(exc).strip() or type(exc).__name__) from None
     if data.shape[0] < info.samples:
-        raise _unreadable(path, f"it is truncated ({data.shape[0]} of {info.samples} samples read)")
+        raise unreadable(path, f"it is truncated ({data.shape[0]} of {info.samples} samples read)")
     _require_usable(path, data)
     mono = data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]
     if rate != sample_rate:
-        mono = _resample(mono, rate, sample_rate)
+        mono = resample(mono, rate, sample_rate)
     return np.ascontiguousarray(mono, dtype=np.float32)
 
 
-def _resample(mono: np.ndarray, rate: int, sample_rate: int) -> np.ndarray:
+def resample(mono: np.ndarray, rate: int, sample_rate: int) -> np.ndarray:
+    """Mono samples from ``rate`` to ``sample_rate`` with torchaudio's resampler."""
     # torch only here: a data set at the feature rate is read without importing it
     import torch
     import torchaudio.functional as AF
@@ -144,7 +146,7 @@ def _require_usable(path: Path, data: np.ndarray) -> None:
 
     An empty file is left to the length check, which says how long a file must be.
     """
-    reason = unusable_reason(data) if data.size else None
+    reason = unusable_reason(data)
     if reason is not None:
         raise AudioError(
             f"{path} is unusable: {reason}.",

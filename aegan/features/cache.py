@@ -34,7 +34,7 @@ from aegan.config.settings import features_max_bytes
 from aegan.dcase.clips import Clip
 from aegan.errors import DataError
 from aegan.features.compute import compute_features
-from aegan.features.eviction import evict, mark_used
+from aegan.features.eviction import evict, mark_used, remove_entry
 from aegan.features.segments import Scaler, segment_view
 from aegan.progress import Progress, no_progress
 
@@ -167,9 +167,8 @@ def _remove_outdated(stem: str, key: str) -> None:
     npy, _ = _cache_files(stem, key)
     same_settings = f"{Path(stem).name}-{key.split('-')[0]}-"
     for old in npy.parent.glob(same_settings + "*.npy"):
-        if old != npy and not paths.lock_file(old).exists():  # not while another run writes it
-            old.with_suffix(".json").unlink(missing_ok=True)
-            old.unlink(missing_ok=True)
+        if old != npy:
+            remove_entry(old)  # not while another run writes it
 
 
 def load_or_compute(

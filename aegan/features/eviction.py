@@ -51,6 +51,18 @@ def entries(folder: Path) -> list[Entry]:
     return sorted(found, key=lambda e: (e.used, str(e.npy)))
 
 
+def remove_entry(npy: Path) -> bool:
+    """Remove one cache entry unless a run is writing it (its lock file exists while held).
+
+    The metadata goes first, so a reader never finds half an entry.
+    """
+    if paths.lock_file(npy).exists():
+        return False
+    npy.with_suffix(".json").unlink(missing_ok=True)
+    npy.unlink(missing_ok=True)
+    return True
+
+
 def evict(folder: Path, max_bytes: int, keep: Path) -> list[Path]:
     """Remove least recently used entries until the cache under ``folder`` fits ``max_bytes``.
 
@@ -64,10 +76,8 @@ def evict(folder: Path, max_bytes: int, keep: Path) -> list[Path]:
     for entry in found:
         if total <= max_bytes:
             break
-        if entry.npy == keep or paths.lock_file(entry.npy).exists():
-            continue  # being written (its lock file exists while held): not ours to remove
-        entry.meta.unlink(missing_ok=True)  # metadata first: a reader never finds half an entry
-        entry.npy.unlink(missing_ok=True)
+        if entry.npy == keep or not remove_entry(entry.npy):
+            continue
         total -= entry.size
         removed.append(entry.npy)
     return removed

@@ -14,11 +14,9 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-import torch
-import torchaudio.functional as AF
 
 from aegan.errors import AudioError, UsageError
-from aegan.features.audio import AudioInfo, probe
+from aegan.features.audio import AudioInfo, probe, resample, unreadable
 
 
 @dataclass(frozen=True)
@@ -102,8 +100,7 @@ def read_stretch(fh: sf.SoundFile, first: int, length: int, sample_rate: int) ->
         )
     mono = data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]
     if fh.samplerate != sample_rate:
-        wave = torch.from_numpy(np.ascontiguousarray(mono))
-        mono = AF.resample(wave, fh.samplerate, sample_rate).numpy()
+        mono = resample(mono, fh.samplerate, sample_rate)
     return np.ascontiguousarray(mono, dtype=np.float32)
 
 
@@ -118,9 +115,7 @@ def read_windows(
                 starts = plan.starts[begin : begin + per_batch]
                 yield starts, [read_stretch(fh, int(s), plan.length, sample_rate) for s in starts]
     except (sf.LibsndfileError, RuntimeError, OSError) as exc:
-        raise AudioError(
-            f"Cannot read {path} as audio: {str(exc).strip() or type(exc).__name__}."
-        ) from None
+        raise unreadable(path, str(exc).strip() or type(exc).__name__) from None
 
 
 def read_part(path: Path, sample_rate: int, start: float | None, end: float | None) -> np.ndarray:
@@ -131,4 +126,4 @@ def read_part(path: Path, sample_rate: int, start: float | None, end: float | No
         with sf.SoundFile(str(path)) as fh:
             return read_stretch(fh, first, stop - first, sample_rate)
     except (sf.LibsndfileError, RuntimeError, OSError) as exc:
-        raise AudioError(f"Cannot read {path} as audio: {str(exc).strip()}.") from None
+        raise unreadable(path, str(exc).strip() or type(exc).__name__) from None

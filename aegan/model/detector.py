@@ -22,7 +22,7 @@ import torch
 
 from aegan.config.schema import Config
 from aegan.errors import AeganError, DataError, ModelError
-from aegan.features.logmel import LogMel
+from aegan.features.logmel import MelTransform, one_blas_thread
 from aegan.features.segments import Scaler, require_one_segment, segment_view
 from aegan.model.bundle import Bundle, read_bundle, write_bundle
 from aegan.model.bundle_meta import bundle_name
@@ -80,7 +80,7 @@ class Detector:
         )
         self.precision: Precision = parse_precision(precision)
         self._thresholds: dict[str, float] = {}
-        self._logmel: LogMel | None = None
+        self._transform: MelTransform | None = None
 
     # ------------------------------------------------------------ properties
 
@@ -153,13 +153,10 @@ class Detector:
 
     def log_mel(self, waveforms: Sequence[np.ndarray]) -> list[np.ndarray]:
         """Raw dB log-mel spectrograms of mono waveforms at the model's sample rate."""
-        if self._logmel is None:
-            self._logmel = LogMel(self.cfg.feat)
-        with torch.inference_mode():
-            return [
-                self._logmel(torch.from_numpy(np.asarray(w, np.float32))[None])[0].numpy()
-                for w in waveforms
-            ]
+        if self._transform is None:
+            self._transform = MelTransform(self.cfg.feat)
+        with one_blas_thread():
+            return [self._transform(np.asarray(w, np.float32)) for w in waveforms]
 
     def checked_spectrogram(self, wave: np.ndarray, what: str) -> np.ndarray:
         """The raw dB log-mel of a mono waveform, checked to give at least one segment."""

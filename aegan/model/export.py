@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 from aegan.errors import UsageError
-from aegan.features.logmel import LogMel
+from aegan.features.logmel import mel_filterbank
 from aegan.model.detector import Detector
 from aegan.model.embedding import KNN_NEIGHBOURS, LOF_NEIGHBOURS
 from aegan.model.nets import Discriminator, Generator
@@ -149,7 +149,7 @@ def sidecar_arrays(detector: Detector) -> dict[str, np.ndarray]:
     }
     return {
         "meta": np.array(json.dumps(meta)),
-        "mel_basis": LogMel(cfg.feat).mel_basis.numpy(),
+        "mel_basis": mel_filterbank(cfg.feat),
         "embedding_mean": mean,
         "embedding_precision": precision,
         "train_unit_embeddings": unit,

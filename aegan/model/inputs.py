@@ -13,10 +13,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from aegan.errors import DataError, UsageError
-from aegan.features.audio import read_audio, unusable_reason
+from aegan.features.audio import read_audio, resample, unusable_reason
 
 Item = str | Path | np.ndarray
 """One recording: a file path, or samples."""
@@ -114,7 +113,5 @@ def waveform(item: Item, sample_rate: int | None, model_rate: int, what: str) ->
         )
     wave = array_waveform(item, what)
     if sample_rate is not None and sample_rate != model_rate:
-        import torchaudio.functional as AF
-
-        wave = AF.resample(torch.from_numpy(wave), sample_rate, model_rate).numpy()
+        wave = resample(wave, sample_rate, model_rate)
     return wave
