@@ -144,6 +144,7 @@ def sidecar_arrays(detector: Detector) -> dict[str, np.ndarray]:
         "top_db": cfg.feat.top_db,
         "segment_frames": cfg.feat.segment_frames,
         "segment_hop": cfg.feat.segment_hop,
+        "reference_segments": detector.reference_segments,
         "knn_neighbours": KNN_NEIGHBOURS,
         "lof_neighbours": LOF_NEIGHBOURS,
     }

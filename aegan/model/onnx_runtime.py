@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from aegan.errors import AeganError, ModelError
+from aegan.model.reference import rescaled_sums
 from aegan.score_names import (
     DISTANCES,
     FLOAT32_MAX,
@@ -26,7 +27,7 @@ from aegan.score_names import (
     nan_to_max,
 )
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: sum-pooled scores relative to the reference clip (reference_segments)
 INPUT_NAME = "segments"
 OUTPUT_NAMES = ("distances", "embedding")
 AMIN = 1e-10  # librosa's floor before the log, as aegan/features/logmel.py
@@ -160,15 +161,19 @@ class OnnxScorer:
     ) -> dict[str, np.ndarray]:
         """Several scores of each clip from one pass of the graph over its segments."""
         per_clip = [self.segment_outputs(spectrogram) for spectrogram in spectrograms]
+        counts = np.array([len(distances) for distances, _ in per_clip])
         scores = {}
         for name in names:
             if name.startswith("D_"):
                 values = [self._d_score(name, emb.mean(axis=0)) for _, emb in per_clip]
-            else:
-                distance, pool = generator_score_parts(name)
-                column = DISTANCES.index(distance)
-                values = [getattr(np, pool)(dist[:, column]) for dist, _ in per_clip]
-            scores[name] = nan_to_max(np.asarray(values, dtype=np.float64))
+                scores[name] = nan_to_max(np.asarray(values, dtype=np.float64))
+                continue
+            distance, pool = generator_score_parts(name)
+            column = DISTANCES.index(distance)
+            values = nan_to_max(np.array([getattr(np, pool)(d[:, column]) for d, _ in per_clip]))
+            if pool == "sum":  # relative to the reference clip, as the threshold is
+                values = rescaled_sums(values, counts, self.meta["reference_segments"])
+            scores[name] = values
         return scores
 
     def score_waveforms(self, waves: Sequence[np.ndarray], score: str | None = None) -> np.ndarray:

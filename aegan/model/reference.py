@@ -36,19 +36,30 @@ def segment_counts(spectrograms, feat: FeatureConfig) -> np.ndarray:
     return np.array([segment_count(s.shape[1], feat) for s in spectrograms], dtype=np.int64)
 
 
-def relative_to_reference(values: np.ndarray, counts: np.ndarray, reference: int) -> np.ndarray:
-    """(n_clips, 19) scores with the sum columns rescaled to ``reference`` segments.
+def rescaled_sums(sums: np.ndarray, counts: np.ndarray, reference: int) -> np.ndarray:
+    """Sum-pooled scores, a row per clip, as if each clip had ``reference`` segments.
 
     Only rows whose count differs from the reference change; a diverged
     score (float32 max, see ``score_names.nan_to_max``) stays the maximum.
+    The one rule for PyTorch scoring, calibration and the ONNX scorer.
     """
-    rescale = np.asarray(counts) != reference
+    counts = np.asarray(counts)
+    rescale = counts != reference
     if not rescale.any():
+        return sums
+    out = np.array(sums, dtype=np.float64)
+    block = out[rescale]
+    ratio = (reference / counts[rescale].astype(np.float64)).reshape(-1, *[1] * (block.ndim - 1))
+    out[rescale] = np.where(block == FLOAT32_MAX, block, block * ratio)
+    return out
+
+
+def relative_to_reference(values: np.ndarray, counts: np.ndarray, reference: int) -> np.ndarray:
+    """(n_clips, 19) scores with the sum columns rescaled to ``reference`` segments."""
+    if not (np.asarray(counts) != reference).any():
         return values
     out = values.copy()
-    block = out[np.ix_(rescale, SUM_COLUMNS)]
-    ratio = (reference / np.asarray(counts, dtype=np.float64)[rescale])[:, None]
-    out[np.ix_(rescale, SUM_COLUMNS)] = np.where(block == FLOAT32_MAX, block, block * ratio)
+    out[:, SUM_COLUMNS] = rescaled_sums(values[:, SUM_COLUMNS], counts, reference)
     return out
 
 
