@@ -29,9 +29,9 @@ def models(json_out: JsonOption = False) -> None:
     a published model becomes ready with `aegan fetch NAME`.
     """
     from aegan import paths
-    from aegan.model.registry import model_entries, unreadable_bundles, unreadable_note
+    from aegan.model.registry import model_listing, unreadable_note
 
-    entries = model_entries()
+    entries, unreadable = model_listing()
     if json_out:
         print_json([dataclasses.asdict(e) for e in entries])
         return
@@ -48,7 +48,7 @@ def models(json_out: JsonOption = False) -> None:
         )  # fmt: skip
     console.print(table)
     console.print(f"Models folder: {paths.models_dir()}", highlight=False)
-    for path in unreadable_bundles():
+    for path in unreadable:
         console.print(f"[yellow]Note:[/] {unreadable_note(path)}", highlight=False)
     if any(e.state != "ready" for e in entries):
         console.print("Get a published model with [bold]aegan fetch NAME[/].")

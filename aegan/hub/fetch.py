@@ -38,10 +38,9 @@ from aegan.model.registry import (
     PublishedModel,
     bundle_path,
     checkpoint_path,
-    model_entries,
+    model_listing,
     published,
     require_published,
-    unreadable_bundles,
 )
 from aegan.progress import Progress, no_progress
 
@@ -267,7 +266,8 @@ def availability(
     ``roots`` gives each year's dataset root, where extracted archives are looked for.
     """
     remote = _Remote(settings)
-    states = {e.name: e.state for e in model_entries() if e.published is not None}
+    entries, unreadable = model_listing()
+    states = {e.name: e.state for e in entries if e.published is not None}
     files = remote.share()
     models = [
         ModelAvailability(m, states[m.name], _share_file(files, m))
@@ -286,4 +286,4 @@ def availability(
         for machine in MACHINES[year]
         for archive in dcase_archives(year, machine, "all")
     ]
-    return Availability(models, archives, remote.offline, unreadable_bundles())
+    return Availability(models, archives, remote.offline, unreadable)

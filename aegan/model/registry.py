@@ -83,7 +83,7 @@ def _scan_local() -> tuple[list[LocalModel], list[Path]]:
     """The readable bundles of the models folder, and the files there that are not.
 
     One damaged or foreign file must not break every command that lists models:
-    it is skipped, and named by ``unreadable_bundles`` for a note.
+    it is skipped, and named by ``model_listing`` for a note.
     """
     readable, unreadable = [], []
     for name in local_names():
@@ -98,11 +98,6 @@ def _scan_local() -> tuple[list[LocalModel], list[Path]]:
 
 def local_models() -> list[LocalModel]:
     return _scan_local()[0]
-
-
-def unreadable_bundles() -> list[Path]:
-    """Files in the models folder that are not readable bundles (skipped everywhere)."""
-    return _scan_local()[1]
 
 
 def unreadable_note(path: Path) -> str:
@@ -215,12 +210,14 @@ def _unfetched_entry(model: PublishedModel) -> ModelEntry:
     )
 
 
-def model_entries() -> list[ModelEntry]:
-    """Every published model, then every other local bundle, with its state on disk."""
-    local = {m.name.lower(): m for m in local_models()}
+def model_listing() -> tuple[list[ModelEntry], list[Path]]:
+    """Every published model, then every other local bundle, with its state on disk; and
+    the files of the models folder that are not readable bundles. One scan of the folder."""
+    readable, unreadable = _scan_local()
+    local = {m.name.lower(): m for m in readable}
     entries = []
     for model in PUBLISHED:
         bundle = local.pop(model.name.lower(), None)
         entries.append(_unfetched_entry(model) if bundle is None else _bundle_entry(bundle, model))
     entries.extend(_bundle_entry(bundle, None) for bundle in local.values())
-    return entries
+    return entries, unreadable
