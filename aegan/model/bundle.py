@@ -32,9 +32,10 @@ from aegan.model.bundle_meta import (
     BUNDLE_FORMAT,
     BUNDLE_SUFFIX,
     BUNDLE_VERSION,
+    checked_metadata,
     corrupt,
     json_object,
-    read_metadata,
+    require_file,
 )
 from aegan.model.nets import Discriminator, Generator, load_strict
 from aegan.score_names import SCORE_NAMES
@@ -90,10 +91,12 @@ def write_bundle(path: Path, bundle: Bundle) -> Path:
 
 
 def _read(path: Path) -> tuple[dict[str, str], dict[str, torch.Tensor]]:
-    """The metadata (checked to be an aegan bundle this version reads) and the tensors."""
-    metadata = read_metadata(path)
+    """The metadata (checked to be an aegan bundle this version reads, before any tensor is
+    read) and the tensors, from one opening of the file."""
+    require_file(path)
     try:
         with safe_open(str(path), framework="pt") as fh:
+            metadata = checked_metadata(path, fh.metadata() or {})
             # a safe_open handle is not iterable: keys() is its API, not a dict's
             tensors = {key: fh.get_tensor(key) for key in fh.keys()}  # noqa: SIM118
     except (SafetensorError, OSError, ValueError) as exc:

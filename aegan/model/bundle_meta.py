@@ -50,13 +50,22 @@ def corrupt(path: Path, reason: str) -> ModelError:
 
 def read_metadata(path: Path) -> dict[str, str]:
     """The metadata of a bundle, checked to be an aegan bundle this version reads."""
-    if not path.is_file():
-        raise ModelError(f"Model bundle {path} does not exist.")
+    require_file(path)
     try:
         with safe_open(str(path), framework="numpy") as fh:  # the header only: no tensor read
             metadata = fh.metadata() or {}
     except (SafetensorError, OSError, ValueError) as exc:
         raise corrupt(path, str(exc)) from None
+    return checked_metadata(path, metadata)
+
+
+def require_file(path: Path) -> None:
+    if not path.is_file():
+        raise ModelError(f"Model bundle {path} does not exist.")
+
+
+def checked_metadata(path: Path, metadata: dict[str, str]) -> dict[str, str]:
+    """``metadata`` of the file ``path``, checked to be an aegan bundle this version reads."""
     if metadata.get("format") != BUNDLE_FORMAT:
         raise corrupt(path, "it is a safetensors file but not an aegan model bundle")
     written = metadata.get("version", "0")
