@@ -23,8 +23,8 @@ from aegan.memory import reused_host_memory
 from aegan.model.batches import SegmentArray, Transform
 from aegan.model.inference import scoring_discriminator, scoring_generator
 from aegan.model.nets import Discriminator, Generator, embedding_dim, segment_flops
-from aegan.model.precision import Precision, network_precision
-from aegan.model.scores import clip_embeddings, score_clips, segment_outputs
+from aegan.model.precision import Precision
+from aegan.model.scores import clip_embeddings, critic_embeddings, score_clips, segment_outputs
 from aegan.paths import atomic_path, cache_dir
 from aegan.progress import Progress, no_progress
 from aegan.score_names import SCORE_NAMES
@@ -216,8 +216,7 @@ def estimate_calibration(
     fast_critic = scoring_discriminator(discriminator)
 
     def critic(x: torch.Tensor) -> object:
-        with torch.no_grad(), network_precision(precision, x.device):
-            return fast_critic(x.contiguous(memory_format=torch.channels_last))
+        return critic_embeddings(fast_critic, x, precision)
 
     def all_passes(x: torch.Tensor) -> object:
         return segment_outputs(fast_generator, fast_critic, x, precision)

@@ -102,9 +102,20 @@ def segment_outputs(
             z = generator.encode(x)
             r = generator.decode(z)
             z_r = generator.encode(r)
-            _, embedding = discriminator(x)
         z, r, z_r = z.float(), r.float(), z_r.float()
-        return SegmentOutputs(**segment_distances(x, z, r, z_r), embedding=embedding.float())
+        embedding = critic_embeddings(discriminator, x, precision)
+        return SegmentOutputs(**segment_distances(x, z, r, z_r), embedding=embedding)
+
+
+def critic_embeddings(
+    discriminator: Discriminator, x: torch.Tensor, precision: Precision = "fp32"
+) -> torch.Tensor:
+    """(B, E) fp32 critic embeddings of segments x (B, 1, H, W): one critic pass in
+    ``precision``, channels-last, without gradients."""
+    x = x.contiguous(memory_format=torch.channels_last)
+    with torch.no_grad(), network_precision(precision, x.device):
+        _, embedding = discriminator(x)
+    return embedding.float()
 
 
 def segment_distances(
@@ -246,10 +257,8 @@ def clip_embeddings(
     )
     sums = torch.zeros(len(clips), embedding_dim(discriminator.config), dtype=torch.float64)
     discriminator = scoring_discriminator(discriminator)
-    with torch.no_grad(), reused_host_memory(next(discriminator.parameters()).device):
+    with reused_host_memory(next(discriminator.parameters()).device):
         for batch in batches:
-            x = batch.segments.contiguous(memory_format=torch.channels_last)
-            with network_precision(precision, x.device):
-                _, embedding = discriminator(x)
-            sums.index_add_(0, batch.clip_ids, embedding.float().cpu().double())
+            embedding = critic_embeddings(discriminator, batch.segments, precision)
+            sums.index_add_(0, batch.clip_ids, embedding.cpu().double())
     return (sums.numpy() / counts[:, None]).astype(np.float32)
