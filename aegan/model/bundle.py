@@ -35,6 +35,7 @@ from aegan.model.bundle_meta import (
     checked_metadata,
     corrupt,
     json_object,
+    read_metadata,
     require_file,
 )
 from aegan.model.nets import Discriminator, Generator, load_strict
@@ -111,13 +112,30 @@ def _net(net: torch.nn.Module, tensors: dict[str, torch.Tensor], prefix: str, pa
     return load_strict(net, state, what, hint).eval()
 
 
+def read_bundle_config(path: Path) -> Config:
+    """A bundle's config from its header alone (no weights read); a ModelError naming the file
+    if it is not a bundle or its config is invalid."""
+    return _config(Path(path), read_metadata(Path(path)))
+
+
+def _config(path: Path, metadata: dict[str, str]) -> Config:
+    try:
+        return config_from_dict(json_object(metadata, "config"))
+    except ModelError:
+        raise
+    except AeganError as exc:  # a saved config the current rules refuse
+        raise corrupt(path, f"its config is invalid ({exc.message.rstrip('.')})") from None
+    except (KeyError, ValueError, TypeError) as exc:
+        raise corrupt(path, f"missing or invalid entry {exc}") from None
+
+
 def read_bundle(path: Path) -> Bundle:
     """Read a bundle; any corruption or mismatch is a ModelError naming the file."""
     path = Path(path)
     metadata, tensors = _read(path)
     _require_finite_tensors(path, tensors)
+    cfg = _config(path, metadata)
     try:
-        cfg = config_from_dict(json_object(metadata, "config"))
         scaling = json_object(metadata, "scaler")
         bundle = Bundle(
             cfg=cfg,
@@ -128,10 +146,6 @@ def read_bundle(path: Path) -> Bundle:
             reference_segments=_reference(metadata),
             **{key: tensors[key].numpy() for key in ARRAYS},
         )
-    except ModelError:
-        raise
-    except AeganError as exc:  # a saved config the current rules refuse
-        raise corrupt(path, f"its config is invalid ({exc.message.rstrip('.')})") from None
     except (KeyError, ValueError, TypeError) as exc:
         raise corrupt(path, f"missing or invalid entry {exc}") from None
     if bundle.train_scores.shape != (len(bundle.train_embeddings), len(SCORE_NAMES)):

@@ -24,7 +24,7 @@ from aegan.config.schema import Config
 from aegan.errors import AeganError, DataError, ModelError
 from aegan.features.logmel import MelTransform, one_blas_thread
 from aegan.features.segments import Scaler, require_one_segment, segment_view
-from aegan.model.bundle import Bundle, read_bundle, write_bundle
+from aegan.model.bundle import Bundle, read_bundle, read_bundle_config, write_bundle
 from aegan.model.bundle_meta import bundle_name
 from aegan.model.embedding import EmbeddingDetectors
 from aegan.model.inputs import Item, check_sample_rate, describe, is_single, waveform
@@ -247,6 +247,13 @@ class Detector:
 
         path, name = resolve_bundle(model)
         return cls.load_file(path, name)
+
+    @staticmethod
+    def load_config(model: str | Path) -> Config:
+        """A model's config (registry name or path) from its bundle header, no weights read."""
+        from aegan.model.registry import resolve_bundle
+
+        return read_bundle_config(resolve_bundle(model)[0])
 
     def check_matches(self, year: int, machine: str) -> None:
         """Refuse to test a model on another machine type or year."""

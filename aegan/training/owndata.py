@@ -10,7 +10,6 @@ weights (fine-tuning), which needs the same network settings.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -28,6 +27,7 @@ from aegan.features.segments import shortest_seconds
 from aegan.model.detector import Detector
 from aegan.model.embedding import MIN_TRAINING_CLIPS
 from aegan.model.nets import Discriminator, Generator
+from aegan.model.reference import segment_count
 from aegan.model.registry import published
 from aegan.progress import Progress, no_progress
 
@@ -61,7 +61,7 @@ def recipe_config(recipe_name: str | None, init: str | None = None) -> Config:
     known = published(source)
     if known is not None:
         return base_config(MachineType(known.year, known.machine))
-    return copy.deepcopy(Detector.load(source).cfg)
+    return Detector.load_config(source)
 
 
 def own_config(
@@ -93,8 +93,9 @@ def check_audio_amount(clips: Sequence[Clip], cfg: Config, folder: Path) -> None
     feat, batch = cfg.feat, cfg.train.batch_size
     frames = [frame_count(probe(c.path, feat.sample_rate).target_samples, feat.hop_length)
               for c in clips]  # fmt: skip
-    usable = [f for f in frames if f >= feat.segment_frames]
-    segments = sum((f - feat.segment_frames) // feat.segment_hop + 1 for f in usable)
+    counts = [segment_count(f, feat) for f in frames]
+    usable = [n for n in counts if n > 0]
+    segments = sum(counts)
     if len(usable) >= MIN_TRAINING_CLIPS and segments >= batch:
         return
     seconds = sum(frames) * feat.hop_length / feat.sample_rate
@@ -136,7 +137,7 @@ def own_inputs(
 
 def check_init(cfg: Config, init: str) -> None:
     """Refuse starting weights of another architecture, naming the settings that differ."""
-    _require_same_network(cfg, Detector.load(init).cfg, init)
+    _require_same_network(cfg, Detector.load_config(init), init)
 
 
 def _require_same_network(cfg: Config, theirs: Config, init: str) -> None:
