@@ -113,7 +113,8 @@ def main() -> None:
         full_seconds, full, _ = timed_import(pth, cfg, root, "slider-all", None)
         print(f"  every clip, all four passes (the work before): {full_seconds:.1f} s "
               f"({full_seconds / seconds:.1f}x the default)")  # fmt: skip
-        chosen = threshold_subset(_train_clips(cfg, root), DEFAULT_THRESHOLD_CLIPS)
+        clips = _train_clips(cfg, root)
+        chosen = threshold_subset(clips, DEFAULT_THRESHOLD_CLIPS)
         g_columns = [score_index(s) for s in G_SCORE_NAMES]
         a, b = (
             detector.train_scores[np.ix_(chosen, g_columns)],
@@ -123,9 +124,7 @@ def main() -> None:
         print(f"  same clip scores: G scores of the threshold clips differ by at most "
               f"{np.max(np.abs(a - b) / np.abs(b)):.1e} (relative), embeddings by {embedding_gap:.1e}")  # fmt: skip
         sizes = [int(s) for s in args.sizes.split(",")]
-        threshold_shifts(
-            full.train_scores, _train_clips(cfg, root), sizes, cfg.detect.threshold_quantile
-        )
+        threshold_shifts(full.train_scores, clips, sizes, cfg.detect.threshold_quantile)
 
 
 def _train_clips(cfg, root: Path) -> list:

@@ -66,8 +66,13 @@ def _resume_command(
     return " ".join(parts)
 
 
+def _test_set(own: OwnData | None) -> str:
+    """What the labelled test set is called: DCASE's dev test set, or an own folder's test."""
+    return "dev test" if own is None else "test"
+
+
 def _print_result(result: TrainResult, cfg: Config, own: OwnData | None) -> None:
-    test_set = "dev test" if own is None else "test"
+    test_set = _test_set(own)
     figure = (
         f", {test_set} {result.figure_name} {100 * result.figure:.2f}%"
         if result.figure is not None
@@ -192,7 +197,7 @@ def train(
     quiet = launched is not None and launched[0] != 0
     job = TrainJob(cfg, root, name, resume=resume, force=force, init=init)
     try:
-        with TrainDisplay(cfg, quiet, "dev test" if own is None else "test") as display:
+        with TrainDisplay(cfg, quiet, _test_set(own)) as display:
             result = train_model(job, devices, display.callbacks())
     except TrainingInterrupted as exc:
         if not quiet:

@@ -168,18 +168,19 @@ def check_inputs(cfg: Config, inputs: TrainInputs, world: int) -> None:
     frames, hop = cfg.feat.segment_frames, cfg.feat.segment_hop
     segments = sum(len(fs.segment_starts(frames, hop)) for fs in inputs.train_sets)
     check_batches(segments, cfg.train.batch_size, world)
-    if cfg.train.select == "paper" and inputs.dev_test is None and inputs.own is not None:
+    if cfg.train.select != "paper" or inputs.dev_test is not None:
+        return
+    if inputs.own is not None:
         test = inputs.own.folder / "test"
         raise DataError(
             f"--select paper picks the epoch by a labelled test set, and {test} does not exist.",
             f"Use --select last, or add {test / 'normal'} and {test / 'anomaly'}.",
         )
-    if cfg.train.select == "paper" and inputs.dev_test is None:
-        raise DataError(
-            f"--select paper picks the epoch by the dev test set, and there is none for "
-            f"{cfg.machine} (DCASE {cfg.year}).",
-            "Use --select last (the last epoch and the recipe's score), or add dev_data/<machine>/test.",
-        )
+    raise DataError(
+        f"--select paper picks the epoch by the dev test set, and there is none for "
+        f"{cfg.machine} (DCASE {cfg.year}).",
+        "Use --select last (the last epoch and the recipe's score), or add dev_data/<machine>/test.",
+    )
 
 
 def resumed_own_run(
