@@ -126,17 +126,10 @@ def assess(
     """Score a machine's test set with ``detector``, evaluate it and write the results folder."""
     root = require_root(root, detector.cfg.year)
     clips = labelled_test_clips(detector, root, subset, ground_truth)
-    name = set_name(subset, "test")
-    scores = _score(detector, clips, name, batch_size, progress)
-    labelled = all(c.label is not None for c in clips)
-    evaluation = evaluate(clips, scores.values) if labelled else None
-    decisions = detector.decide(scores.column(detector.score_name))
-    folder = Path(out_dir) if out_dir else paths.results_dir() / (detector.name or "model") / subset
-    result = Assessment(
-        detector, subset, clips, scores, decisions, evaluation, folder, [], is_synthetic(root)
-    )
-    result.files = write_results(result)
-    return result
+    return _assessed(
+        detector, clips, subset, set_name(subset, "test"), out_dir, batch_size, progress,
+        synthetic=is_synthetic(root),
+    )  # fmt: skip
 
 
 def assess_folder(
@@ -148,16 +141,33 @@ def assess_folder(
     progress: Progress = no_progress,
 ) -> Assessment:
     """Score an own data set's labelled DIR/test with ``detector``: figures and files as ``assess``."""
-    cfg = detector.cfg
-    clips = data.test_clips(cfg.year, cfg.machine)
-    scores = _score(detector, clips, data.set_name("test"), batch_size, progress)
-    evaluation = evaluate(clips, scores.values)
+    clips = data.test_clips(detector.cfg.year, detector.cfg.machine)
+    return _assessed(
+        detector, clips, OWN_SUBSET, data.set_name("test"), out_dir, batch_size, progress,
+        data=data.folder,
+    )  # fmt: skip
+
+
+def _assessed(
+    detector: Detector,
+    clips: list[Clip],
+    subset: str,
+    cache_name: str,
+    out_dir: Path | None,
+    batch_size: int,
+    progress: Progress,
+    *,
+    synthetic: bool = False,
+    data: Path | None = None,
+) -> Assessment:
+    """Score ``clips``, evaluate them where all are labelled, decide, write the results folder."""
+    scores = _score(detector, clips, cache_name, batch_size, progress)
+    labelled = all(c.label is not None for c in clips)
+    evaluation = evaluate(clips, scores.values) if labelled else None
     decisions = detector.decide(scores.column(detector.score_name))
-    folder = (
-        Path(out_dir) if out_dir else paths.results_dir() / (detector.name or "model") / OWN_SUBSET
-    )
+    folder = Path(out_dir) if out_dir else paths.results_dir() / (detector.name or "model") / subset
     result = Assessment(
-        detector, OWN_SUBSET, clips, scores, decisions, evaluation, folder, [], data=data.folder
+        detector, subset, clips, scores, decisions, evaluation, folder, [], synthetic, data
     )
     result.files = write_results(result)
     return result
