@@ -17,15 +17,12 @@ from aegan.cli.common import (
     PrecisionOption,
     complete_model,
     console,
+    err_console,
     print_json,
     progress_bars,
     reports_errors,
 )
-from aegan.cli.score_render import (
-    print_timelines,
-    timeline_rows,
-    write_timeline_pngs,
-)
+from aegan.cli.score_render import print_timelines, timeline_rows
 
 if TYPE_CHECKING:
     from aegan.model.recordings import RecordingScore
@@ -186,7 +183,11 @@ def score(
         )
     rows = _rows(outcomes, detector.threshold(name))
     if plot is not None:
-        write_timeline_pngs(outcomes, plot, detector.name or model)
+        from aegan.results.maps import timeline_pictures
+
+        timelines = [o.timeline for o in outcomes if o.timeline is not None]
+        for picture in timeline_pictures(timelines, plot, detector.name or model):
+            err_console.print(f"Timeline picture: {picture}", highlight=False)
     if json_out:
         print_json({"model": detector.name, "score": name, "files": rows})
     elif csv_out:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.table import Table
 
-from aegan.cli.common import console, err_console
+from aegan.cli.common import console
 
 if TYPE_CHECKING:
     from aegan.model.recordings import RecordingScore
@@ -65,18 +64,3 @@ def timeline_rows(row: dict) -> list[dict]:
         }
         for w in line["windows"]
     ]
-
-
-def write_timeline_pngs(outcomes: list[RecordingScore], folder: Path, model: str) -> list[Path]:
-    """``<stem>-timeline.png`` per timeline in ``folder`` (numbered when stems repeat)."""
-    from aegan.plots import save_timeline_png
-    from aegan.results.maps import output_stems
-
-    timelines = [o.timeline for o in outcomes if o.timeline is not None]
-    stems = output_stems([t.path for t in timelines])
-    written = []
-    for line, stem in zip(timelines, stems, strict=True):
-        title = f"{line.path.name}  ·  {line.score_name} of model {model}"
-        written.append(save_timeline_png(line, Path(folder) / f"{stem}-timeline.png", title))
-        err_console.print(f"Timeline picture: {written[-1]}", highlight=False)
-    return written

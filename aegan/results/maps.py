@@ -14,7 +14,8 @@ from pathlib import Path
 from aegan.errors import AeganError
 from aegan.model.detector import Detector
 from aegan.model.localize import localize_file, save_arrays
-from aegan.plots import save_png
+from aegan.model.timeline import Timeline
+from aegan.plots import save_png, save_timeline_png
 from aegan.progress import Progress, no_progress
 
 
@@ -64,3 +65,13 @@ def localize_files(
         results.append(entry)
         progress("Localising", done, len(files))
     return results
+
+
+def timeline_pictures(timelines: Sequence[Timeline], folder: Path, model: str) -> list[Path]:
+    """``<stem>-timeline.png`` per timeline in ``folder`` (numbered when stems repeat)."""
+    stems = output_stems([t.path for t in timelines])
+    return [
+        save_timeline_png(line, Path(folder) / f"{stem}-timeline.png",
+                          f"{line.path.name}  ·  {line.score_name} of model {model}")
+        for line, stem in zip(timelines, stems, strict=True)
+    ]  # fmt: skip
