@@ -21,12 +21,12 @@ from pathlib import Path
 import torch
 
 from aegan import paths
+from aegan.bundles.format import base_provenance
+from aegan.calibration.calibrate import calibrate
 from aegan.config import schema as config
 from aegan.dcase.clips import SYNTHETIC_MARKER
 from aegan.dcase.facts import short_year
-from aegan.model.bundle import base_provenance
-from aegan.model.calibration import calibrate
-from aegan.model.detector import Detector
+from aegan.detector.detector import Detector
 from aegan.model.nets import Discriminator, Generator
 from aegan.progress import Progress, no_progress
 from aegan.results.assess import Assessment, assess

@@ -7,8 +7,8 @@ nothing else pays its import time and no display is ever needed.
 from __future__ import annotations
 
 import io
-import math
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,9 +20,8 @@ from aegan.features.logmel import hz_to_mel, mel_to_hz
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from aegan.model.localize import Localization
-    from aegan.model.timeline import Timeline
-    from aegan.training.runs import EpochRecord
+    from aegan.detector.localize import Localization
+    from aegan.detector.timeline import Timeline
 
 
 def _figure(size: tuple[float, float], dpi: int = 100) -> Figure:
@@ -111,27 +110,37 @@ def save_png(result: Localization, path: Path, title: str) -> Path:
     return _write_png(render_png(result, title), path)
 
 
-def plot_curves(target: Path, history: list[EpochRecord], score: str) -> Path:
-    """Losses, and the official figure (best of all scores, and ``score``) per epoch."""
-    epochs = [r.epoch for r in history]
+@dataclass(frozen=True)
+class TrainingCurves:
+    """A run's curves as plain series, per epoch: what ``plot_curves`` draws."""
+
+    epochs: list[int]
+    losses: dict[str, list[float]]  # legend label -> one value per epoch
+    test_set: str  # what validation scored: "dev test", or an own folder's test set
+    figure_name: str | None = None  # "average" (2020) or "hmean" (2022); None: not validated
+    validated_epochs: list[int] = field(default_factory=list)
+    best: list[float] = field(default_factory=list)  # best of all scores, in %
+    score: str | None = None  # the model's score, and its figure in %
+    chosen: list[float] = field(default_factory=list)
+
+
+def plot_curves(target: Path, curves: TrainingCurves) -> Path:
+    """Losses, and the official figure (best of all scores, and the model's score) per epoch."""
     figure = _figure((9, 3.6))
     losses, figures = figure.subplots(1, 2)
-    for key, label in (("loss_d", "critic"), ("loss_g", "generator"), ("recon", "reconstruction")):
-        losses.plot(epochs, [r.losses.get(key, math.nan) for r in history], label=label)
+    for label, values in curves.losses.items():
+        losses.plot(curves.epochs, values, label=label)
     losses.set(xlabel="epoch", ylabel="loss", title="losses")
     losses.legend()
-    validated = [r for r in history if r.figures]
-    if validated:
-        name = validated[0].figure_name
-        best = [math.nan if r.best_figure is None else 100 * r.best_figure for r in validated]
-        figures.plot([r.epoch for r in validated], best, label="best of all scores")
-        figures.plot([r.epoch for r in validated], [100 * r.figures[score] for r in validated],
-                     label=score)  # fmt: skip
-        figures.set(xlabel="epoch", ylabel=f"{name} (%)", title=f"dev test {name}")
+    if curves.validated_epochs:
+        name = curves.figure_name
+        figures.plot(curves.validated_epochs, curves.best, label="best of all scores")
+        figures.plot(curves.validated_epochs, curves.chosen, label=curves.score)
+        figures.set(xlabel="epoch", ylabel=f"{name} (%)", title=f"{curves.test_set} {name}")
         figures.legend()
     else:
         figures.set_axis_off()
-        figures.text(0.5, 0.5, "no dev test set: not validated", ha="center", va="center")
+        figures.text(0.5, 0.5, f"no {curves.test_set} set: not validated", ha="center", va="center")
     return _write_png(_png_bytes(figure), target)
 
 

@@ -164,7 +164,7 @@ GpuOption = Annotated[
 
 
 def complete_model(incomplete: str) -> list[str]:
-    from aegan.model.registry import PUBLISHED, local_names
+    from aegan.bundles.registry import PUBLISHED, local_names
 
     names = dict.fromkeys([m.name for m in PUBLISHED] + local_names())
     return [n for n in names if n.lower().startswith(incomplete.lower())]

@@ -9,7 +9,7 @@ import torch
 from aegan.errors import UsageError
 
 if TYPE_CHECKING:
-    from aegan.model.detector import Detector
+    from aegan.detector.detector import Detector
 
 
 def available_gpus() -> int:
@@ -75,7 +75,7 @@ def parse_device(spec: str | None, default: str = "auto") -> torch.device:
 def load_detector(model: str, gpu: str | None, precision: str) -> Detector:
     """The model on the chosen device, set to ``precision``; a bad precision fails before loading."""
     from aegan.config.settings import load_settings
-    from aegan.model.detector import Detector
+    from aegan.detector.detector import Detector
     from aegan.model.precision import check_precision
 
     device = parse_device(gpu, load_settings().device)

@@ -44,11 +44,11 @@ def export(
     embeddings and threshold to an .npz beside it.
 
     numpy and onnxruntime then reproduce the model's score and decision without
-    PyTorch: see aegan/model/onnx_runtime.py (OnnxScorer). Needs the export
+    PyTorch: see aegan/export/onnx_scorer.py (OnnxScorer). Needs the export
     extra: pip install 'aegan[export]'.
     """
-    from aegan.model.detector import Detector
-    from aegan.model.export import export_onnx
+    from aegan.detector.detector import Detector
+    from aegan.export.onnx_export import export_onnx
 
     detector = Detector.load(model)
     target = out if out is not None else Path(f"{detector.name}.onnx")

@@ -32,12 +32,12 @@ from aegan.cli.fetch_render import recipe_options, render_availability, render_d
 if TYPE_CHECKING:
     import torch
 
+    from aegan.bundles.registry import PublishedModel
+    from aegan.calibration.passes import CalibrationEstimate
     from aegan.config.schema import Config
     from aegan.config.settings import HubSettings, Settings
     from aegan.hub.fetch import ModelFetch, Target
     from aegan.hub.zenodo import FetchSummary
-    from aegan.model.calibration_passes import CalibrationEstimate
-    from aegan.model.registry import PublishedModel
 
 
 @dataclass(frozen=True)
@@ -58,9 +58,9 @@ class FetchOptions:
 
     def calibration(self, device: torch.device) -> dict[str, Any]:
         """The calibration keywords: threshold clips, precision and the estimate's printer."""
+        from aegan.calibration.threshold_clips import DEFAULT_THRESHOLD_CLIPS, check_threshold_clips
         from aegan.errors import UsageError
         from aegan.model.precision import check_precision
-        from aegan.model.subset import DEFAULT_THRESHOLD_CLIPS, check_threshold_clips
 
         clips: int | None = DEFAULT_THRESHOLD_CLIPS
         if self.threshold_clips == "all":

@@ -119,7 +119,7 @@ def render_availability(found: Availability, roots: dict[int, Path]) -> None:
             highlight=False,
         )
     if found.unreadable:
-        from aegan.model.registry import unreadable_note
+        from aegan.bundles.registry import unreadable_note
 
         for path in found.unreadable:
             console.print(f"[yellow]Note:[/] {unreadable_note(path)}", highlight=False)

@@ -11,7 +11,7 @@ from rich.table import Table
 from aegan.cli.common import JsonOption, console, human_bytes, print_json, reports_errors
 
 if TYPE_CHECKING:
-    from aegan.model.registry import ModelEntry
+    from aegan.bundles.registry import ModelEntry
 
 STATE_STYLES = {"ready": "green", "checkpoint only": "yellow", "not fetched": "dim"}
 
@@ -29,7 +29,7 @@ def models(json_out: JsonOption = False) -> None:
     a published model becomes ready with `aegan fetch NAME`.
     """
     from aegan import paths
-    from aegan.model.registry import model_listing, unreadable_note
+    from aegan.bundles.registry import model_listing, unreadable_note
 
     entries, unreadable = model_listing()
     if json_out:

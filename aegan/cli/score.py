@@ -25,7 +25,7 @@ from aegan.cli.common import (
 from aegan.cli.score_render import print_timelines, timeline_rows
 
 if TYPE_CHECKING:
-    from aegan.model.recordings import RecordingScore
+    from aegan.detector.file_scoring import RecordingScore
 
 EXIT_UNREADABLE = 1
 EXIT_ANOMALY = 3
@@ -160,9 +160,9 @@ def score(
     3 with --fail-on-anomaly when any file (or window) is anomalous, 2 a usage error.
     """
     from aegan.cli.devices import load_detector
+    from aegan.detector.file_scoring import score_recordings
     from aegan.features.audio import find_audio_files
     from aegan.features.stream import check_hop
-    from aegan.model.recordings import score_recordings
     from aegan.score_names import score_index
 
     if json_out and csv_out:

@@ -22,10 +22,11 @@ from aegan.cli.common import (
 )
 from aegan.cli.train_display import TrainDisplay
 from aegan.config.settings import data_root
+from aegan.owndata.folder import test_set_name
 
 if TYPE_CHECKING:
     from aegan.config.schema import Config
-    from aegan.dcase.folders import OwnData
+    from aegan.owndata.folder import OwnData
     from aegan.training.job import TrainResult
 
 OptionalMachineArg = Annotated[
@@ -66,13 +67,8 @@ def _resume_command(
     return " ".join(parts)
 
 
-def _test_set(own: OwnData | None) -> str:
-    """What the labelled test set is called: DCASE's dev test set, or an own folder's test."""
-    return "dev test" if own is None else "test"
-
-
 def _print_result(result: TrainResult, cfg: Config, own: OwnData | None) -> None:
-    test_set = _test_set(own)
+    test_set = test_set_name(None if own is None else own.folder)
     figure = (
         f", {test_set} {result.figure_name} {100 * result.figure:.2f}%"
         if result.figure is not None
@@ -197,7 +193,9 @@ def train(
     quiet = launched is not None and launched[0] != 0
     job = TrainJob(cfg, root, name, resume=resume, force=force, init=init)
     try:
-        with TrainDisplay(cfg, quiet, _test_set(own)) as display:
+        with TrainDisplay(
+            cfg, quiet, test_set_name(None if own is None else own.folder)
+        ) as display:
             result = train_model(job, devices, display.callbacks())
     except TrainingInterrupted as exc:
         if not quiet:
@@ -241,12 +239,12 @@ def _own_run(
     machine: str | None, data: Path, recipe: str | None, init: str | None, name: str | None,
     resume: bool, config: Path | None, overrides: list[str],
 ) -> tuple[Config, OwnData, str]:  # fmt: skip
-    """An own data folder's config and run name (aegan.training.owndata)."""
-    from aegan.dcase.folders import OwnData
+    """An own data folder's config and run name (aegan.owndata.training)."""
     from aegan.errors import UsageError
+    from aegan.owndata.folder import OwnData
+    from aegan.owndata.training import own_config
     from aegan.training import runs
     from aegan.training.job import resumed_own_run
-    from aegan.training.owndata import own_config
 
     if machine is not None:
         raise UsageError(

@@ -17,6 +17,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from aegan import paths
+from aegan.bundles.header import describe_bundle
+from aegan.bundles.registry import (
+    PUBLISHED,
+    PublishedModel,
+    bundle_path,
+    checkpoint_path,
+    model_listing,
+    published,
+    require_published,
+)
 from aegan.config.schema import Config
 from aegan.config.settings import HubSettings
 from aegan.dcase.facts import MACHINES, MachineType, parse_year
@@ -32,16 +42,6 @@ from aegan.hub.seafile import (
     list_share,
 )
 from aegan.hub.zenodo import ZenodoFile, zenodo_files
-from aegan.model.bundle_meta import describe_bundle
-from aegan.model.registry import (
-    PUBLISHED,
-    PublishedModel,
-    bundle_path,
-    checkpoint_path,
-    model_listing,
-    published,
-    require_published,
-)
 from aegan.progress import Progress, no_progress
 
 if TYPE_CHECKING:
@@ -153,8 +153,8 @@ def _fetch_locked(
     progress: Progress,
     calibration: dict[str, Any],
 ) -> ModelFetch:
-    from aegan.model.calibration import import_checkpoint  # loads torch
-    from aegan.model.checkpoints import networks_from_checkpoint
+    from aegan.bundles.checkpoints import networks_from_checkpoint
+    from aegan.calibration.calibrate import import_checkpoint  # loads torch
 
     bundle = bundle_path(model.name)
 

@@ -5,7 +5,7 @@ all 19 scores when labels are known (the dev test set, or the eval test set
 with its ground truth), and writes a results folder: the official submission
 files for the model's chosen score, every clip's 19 scores, and
 ``results.json`` (read by ``aegan report``). ``assess_folder`` does the same
-for an own data set's DIR/test (``aegan.dcase.folders``); its clips have no
+for an own data set's DIR/test (``aegan.owndata.folder``); its clips have no
 DCASE names, so it writes no submission files.
 """
 
@@ -19,20 +19,20 @@ from pathlib import Path
 import numpy as np
 
 from aegan import paths
+from aegan.bundles.format import now_iso
+from aegan.bundles.registry import published_for
 from aegan.dcase.clips import Clip, discover, is_synthetic, require_root
 from aegan.dcase.evaluation import Evaluation
 from aegan.dcase.facts import edition
-from aegan.dcase.folders import OWN_SUBSET, OwnData, relative_name
 from aegan.dcase.ground_truth import ground_truth_folder, read_ground_truth, with_ground_truth
 from aegan.dcase.metrics import evaluate
 from aegan.dcase.submission import write_submission
+from aegan.detector.detector import Detector
 from aegan.errors import DataError
 from aegan.features.cache import load_or_compute
 from aegan.features.prepare import set_name
-from aegan.model.bundle import now_iso
-from aegan.model.detector import Detector
-from aegan.model.registry import published_for
 from aegan.model.scores import ClipScores
+from aegan.owndata.folder import OWN_SUBSET, OwnData, relative_name
 from aegan.progress import Progress, no_progress
 from aegan.score_names import SCORE_NAMES
 

@@ -12,20 +12,20 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from aegan.bundles.registry import bundle_path
 from aegan.config.keys import flatten, to_dict
 from aegan.config.schema import Config, apply_sources
 from aegan.dcase.clips import discover
-from aegan.dcase.folders import OwnData
 from aegan.errors import AeganError, DataError, UsageError
 from aegan.features.cache import FeatureSet, load_or_compute
 from aegan.features.prepare import prepare_machine, training_sets
 from aegan.model.embedding import MIN_TRAINING_CLIPS
-from aegan.model.registry import bundle_path
+from aegan.owndata.folder import OwnData, test_set_name
+from aegan.owndata.training import check_init, own_inputs
 from aegan.paths import models_dir, runs_dir
 from aegan.progress import Progress, no_progress
 from aegan.training import runs
 from aegan.training.batching import check_batches
-from aegan.training.owndata import check_init, own_inputs
 from aegan.training.runs import EpochRecord
 from aegan.training.wgan import BatchReport
 
@@ -51,11 +51,16 @@ class TrainJob:
     """What to train (picklable: it travels to every rank's process)."""
 
     cfg: Config
-    root: Path | OwnData  # a DCASE data root, or an own data folder (aegan.dcase.folders)
+    root: Path | OwnData  # a DCASE data root, or an own data folder (aegan.owndata.folder)
     name: str
     resume: bool = False
     force: bool = False  # replace a run or model of the same name
     init: str | None = None  # a model whose weights the networks start from (fine-tuning)
+
+    @property
+    def test_set(self) -> str:
+        """The labelled test set that validation scores: "dev test", or an own folder's."""
+        return test_set_name(self.root.folder if isinstance(self.root, OwnData) else None)
 
 
 @dataclass

@@ -23,8 +23,9 @@ import numpy as np
 import torch
 
 from aegan import plots
+from aegan.allocator import reused_host_memory
 from aegan.features.cache import combined_scaler
-from aegan.memory import reused_host_memory
+from aegan.owndata.training import initial_networks
 from aegan.progress import Progress
 from aegan.training import distributed, runs
 from aegan.training.batching import DeviceFeatures
@@ -39,8 +40,7 @@ from aegan.training.job import (
     check_job,
     load_inputs,
 )
-from aegan.training.owndata import initial_networks
-from aegan.training.runs import Checkpoint
+from aegan.training.runs import Checkpoint, EpochRecord
 from aegan.training.selection import Validator, epoch_record, keep_best, save_selected
 from aegan.training.wgan import BatchReport, SpeedSettings, Trainer
 
@@ -179,9 +179,7 @@ def _run_rank(
             state, rng = trainer.state_dict(), runs.rng_state(rank.device)
             checkpoint = Checkpoint(cfg, epoch + 1, state, [*checkpoint.history, record], best, rng)
             runs.save_checkpoint(runs.run_dir(job.name), checkpoint)
-            plots.plot_curves(
-                runs.run_dir(job.name) / runs.CURVES, checkpoint.history, cfg.detect.score
-            )
+            _draw_curves(job, checkpoint.history)
             saved = checkpoint.epoch
             report(("epoch", record))
         if not rank.is_main:
@@ -209,11 +207,17 @@ def _starting_point(job: TrainJob, rank: Rank) -> Checkpoint:
             if checkpoint.rng is not None:
                 runs.restore_rng(checkpoint.rng, rank.device)
             runs.write_history(folder, checkpoint.history)
-            plots.plot_curves(folder / runs.CURVES, checkpoint.history, job.cfg.detect.score)
+            _draw_curves(job, checkpoint.history)
         else:
             runs.start_fresh(folder, job.cfg)
     checkpoint = distributed.broadcast_from_main(checkpoint, rank)
     return checkpoint or Checkpoint(job.cfg, 0, {}, [])
+
+
+def _draw_curves(job: TrainJob, history: list[EpochRecord]) -> None:
+    """The run folder's ``curves.png``, with validation labelled by the job's test set."""
+    curves = runs.training_curves(history, job.cfg.detect.score, job.test_set)
+    plots.plot_curves(runs.run_dir(job.name) / runs.CURVES, curves)
 
 
 def _progress_reporter(report: Reporter) -> Progress:

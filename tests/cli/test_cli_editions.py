@@ -12,7 +12,7 @@ from fake_servers import FakeHub
 from aegan.cli import app
 from aegan.config.settings import save_setting
 from aegan.dcase.facts import edition
-from aegan.model.detector import Detector
+from aegan.detector.detector import Detector
 from aegan.synth.dataset import SynthSpec, write_dataset
 from tests.conftest import SET_SMALL
 

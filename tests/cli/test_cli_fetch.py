@@ -18,12 +18,12 @@ import torch
 from fake_servers import SHARE_TOKEN, FakeHub
 
 from aegan import paths
+from aegan.bundles import registry
+from aegan.calibration.calibrate import import_checkpoint
 from aegan.cli import app
 from aegan.config import schema as config
 from aegan.config.settings import save_setting
-from aegan.model import registry
-from aegan.model.calibration import import_checkpoint
-from aegan.model.detector import Detector
+from aegan.detector.detector import Detector
 from aegan.model.nets import Discriminator, Generator
 from aegan.synth.dataset import SynthSpec, write_dataset
 from tests.conftest import SET_SMALL, SMALL_NET

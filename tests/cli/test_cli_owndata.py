@@ -14,16 +14,16 @@ from pathlib import Path
 import pytest
 import torch
 
+from aegan.bundles.format import base_provenance
+from aegan.bundles.registry import bundle_path
+from aegan.calibration.calibrate import calibrate
 from aegan.cli import app
-from aegan.dcase.folders import OwnData
-from aegan.model.bundle import base_provenance
-from aegan.model.calibration import calibrate
-from aegan.model.detector import Detector
+from aegan.detector.detector import Detector
 from aegan.model.nets import Discriminator, Generator
-from aegan.model.registry import bundle_path
+from aegan.owndata.folder import OwnData
+from aegan.owndata.training import own_config, own_inputs
 from aegan.results.assess import assess_folder
 from aegan.synth.folder import OwnSpec, write_own_folder
-from aegan.training.owndata import own_config, own_inputs
 from tests.conftest import SMALL_NET, set_options
 
 SPEC = OwnSpec(seconds=2.0, train=10, test_normal=5, test_anomaly=5, anomaly_strength=3.0)

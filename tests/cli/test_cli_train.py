@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from aegan import paths
+from aegan.bundles.registry import bundle_path
 from aegan.cli import app
-from aegan.model.detector import Detector
-from aegan.model.registry import bundle_path
+from aegan.detector.detector import Detector
 from aegan.synth.dataset import SynthSpec, write_dataset
 from aegan.training import runs
 from aegan.training.wgan import Trainer

@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 from aegan.config.schema import load_config
 from aegan.dcase.clips import Clip
 from aegan.dcase.metrics import Evaluation, ScoreFigures
+from aegan.detector.detector import Detector
 from aegan.errors import ModelError
 from aegan.features.cache import FeatureSet
-from aegan.model.detector import Detector
 from aegan.model.nets import Discriminator, Generator
 from aegan.training.distributed import Rank
 from aegan.training.runs import Best, Checkpoint, EpochRecord

@@ -13,13 +13,13 @@ import torch
 import torch.nn.functional as F
 
 from aegan import paths
+from aegan.bundles.registry import bundle_path
 from aegan.config.schema import load_config
+from aegan.detector.detector import Detector
 from aegan.errors import AeganError, DataError, UsageError
 from aegan.features.cache import FeatureSet
 from aegan.features.segments import Scaler
-from aegan.model.detector import Detector
 from aegan.model.nets import Discriminator, Generator
-from aegan.model.registry import bundle_path
 from aegan.score_names import SCORE_NAMES
 from aegan.synth.dataset import SynthSpec, write_dataset
 from aegan.training import runs
