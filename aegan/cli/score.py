@@ -159,7 +159,7 @@ def score(
     files scored, 1 some file could not be read (the others are still scored),
     3 with --fail-on-anomaly when any file (or window) is anomalous, 2 a usage error.
     """
-    from aegan.cli.devices import load_detector
+    from aegan.detector.detector import Detector
     from aegan.detector.file_scoring import score_recordings
     from aegan.features.audio import find_audio_files
     from aegan.features.stream import check_hop
@@ -174,7 +174,7 @@ def score(
     if hop is not None:
         check_hop(hop)
     files = find_audio_files(inputs)
-    detector = load_detector(model, gpu, precision)
+    detector = Detector.load(model, device=gpu, precision=precision)
     name = score_name or detector.score_name
     mode = True if timeline else False if whole else None
     with progress_bars(transient=True) as progress:

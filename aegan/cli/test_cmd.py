@@ -154,14 +154,14 @@ def test(
     `aegan test fan --year 22` tests on the DCASE dev (or eval) test set;
     `aegan test NAME --data DIR` tests model NAME on your own labelled folder.
     """
-    from aegan.cli.devices import load_detector
+    from aegan.detector.detector import Detector
     from aegan.errors import UsageError
 
     if split not in ("dev", "eval"):
         raise UsageError(f"Unknown --split {split!r}.", "Use --split dev or --split eval.")
 
     def load(name: str) -> Detector:
-        return load_detector(name, gpu, precision)
+        return Detector.load(name, device=gpu, precision=precision)
 
     if data is None:
         result = _test_machine(machine, year, model, split, ground_truth, data_dir, out, load)

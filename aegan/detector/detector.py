@@ -32,7 +32,7 @@ from aegan.features.logmel import MelTransform, one_blas_thread
 from aegan.features.segments import Scaler, require_one_segment, segment_view
 from aegan.model.embedding import EmbeddingDetectors
 from aegan.model.nets import Discriminator, Generator
-from aegan.model.precision import Precision, parse_precision
+from aegan.model.precision import Precision, check_precision, parse_precision
 from aegan.model.reference import (
     clip_seconds,
     relative_to_reference,
@@ -277,12 +277,28 @@ class Detector:
         )  # fmt: skip
 
     @classmethod
-    def load(cls, model: str | Path) -> Detector:
-        """A bundle by registry name (``fan22``, a local name) or by path."""
-        from aegan.bundles.registry import resolve_bundle
+    def load(
+        cls,
+        model: str | Path,
+        *,
+        device: str | torch.device | None = None,
+        precision: str = "fp32",
+    ) -> Detector:
+        """A bundle by registry name (``fan22``, a local name) or by path, ready to score.
 
+        It goes to ``device`` (``"cpu"``, ``0``, ``"cuda:1"``, ``"auto"``), by
+        default the user's ``device`` setting; ``precision`` (fp32 or bf16) is
+        checked against that device before any weights are read.
+        """
+        from aegan.bundles.registry import resolve_bundle
+        from aegan.model.devices import resolve_device
+
+        target = resolve_device(device)
+        chosen = check_precision(precision, target)
         path, name = resolve_bundle(model)
-        return cls.load_file(path, name)
+        detector = cls.load_file(path, name).to(target)
+        detector.precision = chosen
+        return detector
 
     @staticmethod
     def load_config(model: str | Path) -> Config:

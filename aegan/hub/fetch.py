@@ -27,6 +27,7 @@ from aegan.bundles.registry import (
     published,
     require_published,
 )
+from aegan.calibration.threshold_clips import DEFAULT_THRESHOLD_CLIPS, check_threshold_clips
 from aegan.config.schema import Config
 from aegan.config.settings import HubSettings
 from aegan.dcase.facts import MACHINES, MachineType, parse_year
@@ -41,11 +42,13 @@ from aegan.hub.seafile import (
     find_checkpoint,
     list_share,
 )
-from aegan.hub.zenodo import ZenodoFile, zenodo_files
+from aegan.hub.zenodo import FetchSummary, ZenodoFile, fetch_dataset, zenodo_files
 from aegan.progress import Progress, no_progress
 
 if TYPE_CHECKING:
     import torch
+
+    from aegan.calibration.passes import CalibrationEstimate
 
 T = TypeVar("T")
 
@@ -139,6 +142,121 @@ def fetch_model(
             model, cfg, root, settings, source_file, remote_path, force, device, progress,
             calibration or {},
         )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class FetchRequest:
+    """What to fetch besides the names: the data, where it goes, and how models are calibrated.
+
+    ``device`` is a device choice (default: the ``device`` setting);
+    ``threshold_clips`` None means every training clip.
+    """
+
+    data: bool = False  # also the DCASE data of the machine types
+    split: str = "all"  # which data: dev, eval or all
+    data_dir: Path | None = None  # default: the settings' root of each year
+    config_file: Path | None = None  # recipe changes that calibration uses
+    overrides: tuple[str, ...] = ()
+    source_file: Path | None = None  # a hand-downloaded checkpoint (one model)
+    remote_path: str | None = None  # the checkpoint's path in the share
+    force: bool = False
+    device: str | torch.device | None = None
+    threshold_clips: int | None = DEFAULT_THRESHOLD_CLIPS
+    precision: str = "fp32"
+
+    def __post_init__(self) -> None:
+        if self.threshold_clips is not None:
+            check_threshold_clips(self.threshold_clips)
+
+    def calibration(self) -> tuple[torch.device, dict[str, Any]]:
+        """The device and the calibration keywords; a bad device or precision fails here."""
+        from aegan.model.devices import resolve_device
+        from aegan.model.precision import check_precision
+
+        device = resolve_device(self.device)
+        keywords = {
+            "threshold_clips": self.threshold_clips,
+            "precision": check_precision(self.precision, device),
+        }
+        return device, keywords
+
+
+@dataclass(frozen=True)
+class TargetFetch:
+    """What fetching one name did: its data (with ``data``) and its model, when it names one."""
+
+    target: Target
+    root: Path
+    data: FetchSummary | None = None
+    model: ModelFetch | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "year": self.target.year,
+            "machine": self.target.machine,
+            "data": None if self.data is None else dataclasses.asdict(self.data),
+            "model": None if self.model is None else dataclasses.asdict(self.model),
+        }
+
+
+def fetch(
+    names: Sequence[str],
+    *,
+    year: int | str | None = None,
+    request: FetchRequest = FetchRequest(),
+    progress: Progress = no_progress,
+    announce: Callable[[CalibrationEstimate], None] | None = None,
+    on_fetched: Callable[[TargetFetch], None] | None = None,
+) -> list[TargetFetch]:
+    """Fetch published models (``fan22``) and, with ``request.data``, machine types' data.
+
+    For each name: the data root and the config are resolved, the data is
+    fetched, then the model, which is calibrated when its training data is
+    there. Every option is checked before the first download; ``on_fetched``
+    hears of each name as it is done, ``announce`` of a calibration's estimate.
+    """
+    targets = parse_targets(names, year, request.data)
+    one_model = len(targets) == 1 and targets[0].model is not None
+    if (request.source_file or request.remote_path) and not one_model:
+        raise UsageError(
+            "A checkpoint file or remote path (--from, --remote-path) needs exactly one model name."
+        )
+    calibration = request.calibration() if any(t.model for t in targets) else None
+    done = []
+    for target in targets:
+        done.append(_fetch_target(target, request, calibration, progress, announce))
+        if on_fetched is not None:
+            on_fetched(done[-1])
+    return done
+
+
+def _fetch_target(
+    target: Target,
+    request: FetchRequest,
+    calibration: tuple[torch.device, dict[str, Any]] | None,
+    progress: Progress,
+    announce: Callable[[CalibrationEstimate], None] | None,
+) -> TargetFetch:
+    from aegan.config.schema import load_config
+    from aegan.config.settings import data_root, load_settings
+
+    settings = load_settings()
+    root = data_root(target.year, request.data_dir, settings, download=True)
+    summary = None
+    if request.data:
+        summary = fetch_dataset(
+            target.year, target.machine, request.split, root, settings.hub, progress
+        )
+    if target.model is None or calibration is None:
+        return TargetFetch(target, root, summary)
+    cfg = load_config(target.year, target.machine, request.config_file, request.overrides)
+    device, keywords = calibration
+    result = fetch_model(
+        target.model, cfg, root, settings.hub, source_file=request.source_file,
+        remote_path=request.remote_path, force=request.force, device=device, progress=progress,
+        calibration={**keywords, "announce": announce},
+    )  # fmt: skip
+    return TargetFetch(target, root, summary, result)
 
 
 def _fetch_locked(

@@ -25,6 +25,7 @@ import torch
 from aegan import plots
 from aegan.allocator import reused_host_memory
 from aegan.features.cache import combined_scaler
+from aegan.model.devices import resolve_devices
 from aegan.owndata.training import initial_networks
 from aegan.progress import Progress
 from aegan.training import distributed, runs
@@ -55,15 +56,18 @@ from aegan.training.wgan import BatchReport, SpeedSettings, Trainer
 
 def train(
     job: TrainJob,
-    devices: Sequence[torch.device] = (torch.device("cpu"),),
+    devices: Sequence[torch.device] | str | None = None,
     callbacks: TrainCallbacks | None = None,
 ) -> TrainResult | None:
     """Train ``job`` and save its bundle; returns None on ranks other than 0 under torchrun.
 
-    Several devices spawn one process each. Every user error surfaces before
+    ``devices`` are torch devices or a device choice (``"0,1"``, ``"cpu"``);
+    by default the user's ``device`` setting. Several devices spawn one process each. Every user error surfaces before
     the run folder is created. Ctrl-C raises TrainingInterrupted.
     """
     callbacks = callbacks or TrainCallbacks()
+    if devices is None or isinstance(devices, str):
+        devices = resolve_devices(devices)
     dispatch = _dispatcher(callbacks)
     launched = distributed.torchrun_rank()
     if launched is not None:
