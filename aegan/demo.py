@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 
 from aegan import paths
-from aegan.bundles.format import base_provenance
+from aegan.bundles.provenance import Provenance
 from aegan.calibration.calibrate import calibrate
 from aegan.config import schema as config
 from aegan.dcase.clips import SYNTHETIC_MARKER
@@ -97,7 +97,7 @@ def untrained_assessment(cfg: config.Config, root: Path, progress: Progress) -> 
     torch.manual_seed(cfg.train.seed)
     detector = calibrate(
         cfg, Generator(cfg.net), Discriminator(cfg.net), inputs.train_sets,
-        provenance=base_provenance("untrained"), name=f"{model_name(cfg.year)}-untrained",
+        provenance=Provenance.new("untrained"), name=f"{model_name(cfg.year)}-untrained",
         progress=progress,
     )  # fmt: skip
     out = paths.results_dir() / f"{model_name(cfg.year)}-untrained" / "dev"

@@ -123,7 +123,7 @@ def small_bundle(synth22, tmp_path_factory):
     """A calibrated bundle of an untrained tiny fan model (weights from a fixed seed)."""
     import torch
 
-    from aegan.bundles.format import base_provenance
+    from aegan.bundles.provenance import Provenance
     from aegan.config import schema as config
     from aegan.features.prepare import prepare_machine
     from aegan.model.nets import Discriminator, Generator
@@ -135,7 +135,7 @@ def small_bundle(synth22, tmp_path_factory):
         torch.manual_seed(0)
         detector = calibrate(
             cfg, Generator(cfg.net), Discriminator(cfg.net), [prepared["dev_train"].features],
-            provenance=base_provenance("trained", selection="last"), name="fan-small",
+            provenance=Provenance.new("trained", selection="last"), name="fan-small",
         )  # fmt: skip
         return detector.save(home / "fan-small.safetensors")
 

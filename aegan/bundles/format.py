@@ -13,10 +13,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from importlib.metadata import version
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
@@ -34,6 +31,7 @@ from aegan.bundles.header import (
     read_metadata,
     require_file,
 )
+from aegan.bundles.provenance import Provenance
 from aegan.config.keys import to_dict
 from aegan.config.schema import Config, config_from_dict
 from aegan.errors import AeganError, ModelError
@@ -55,16 +53,8 @@ class Bundle:
     train_embeddings: np.ndarray  # (N, E) float32
     train_scores: np.ndarray  # (N, 19) float64
     mean_spectrogram: np.ndarray  # (n_mels, frames) float32
-    provenance: dict[str, Any]
+    provenance: Provenance
     reference_segments: int | None = None  # None: an older bundle (the Detector falls back)
-
-
-def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-def base_provenance(source: str, **details: Any) -> dict[str, Any]:
-    return {"source": source, "created": now_iso(), "aegan_version": version("aegan"), **details}
 
 
 def _cpu_state(prefix: str, net: torch.nn.Module) -> dict[str, torch.Tensor]:
@@ -81,7 +71,7 @@ def write_bundle(path: Path, bundle: Bundle) -> Path:
         "version": str(BUNDLE_VERSION),
         "config": json.dumps(to_dict(bundle.cfg)),
         "scaler": json.dumps({"max": bundle.scaler.max, "min": bundle.scaler.min}),
-        "provenance": json.dumps(bundle.provenance),
+        "provenance": json.dumps(bundle.provenance.to_dict()),
         "score_names": json.dumps(list(SCORE_NAMES)),
     }
     if bundle.reference_segments is not None:
@@ -142,7 +132,7 @@ def read_bundle(path: Path) -> Bundle:
             generator=_net(Generator(cfg.net), tensors, "netG.", path),
             discriminator=_net(Discriminator(cfg.net), tensors, "netD.", path),
             scaler=Scaler(float(scaling["max"]), float(scaling["min"])),
-            provenance=json_object(metadata, "provenance", "{}"),
+            provenance=Provenance.from_dict(json_object(metadata, "provenance", "{}")),
             reference_segments=_reference(metadata),
             **{key: tensors[key].numpy() for key in ARRAYS},
         )

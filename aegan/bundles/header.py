@@ -15,6 +15,7 @@ from pathlib import Path
 
 from safetensors import SafetensorError, safe_open
 
+from aegan.bundles.provenance import Provenance
 from aegan.errors import ModelError
 
 BUNDLE_FORMAT = "aegan-bundle"
@@ -94,7 +95,7 @@ def describe_bundle(path: Path) -> LocalModel | None:
         metadata = read_metadata(Path(path))
         cfg = json_object(metadata, "config")
         json_object(metadata, "scaler")  # a bundle that cannot load is not offered as a model
-        provenance = json_object(metadata, "provenance", "{}")
+        provenance = Provenance.from_dict(json_object(metadata, "provenance", "{}"))
         stat = path.stat()
         return LocalModel(
             name=bundle_name(path),
@@ -102,10 +103,10 @@ def describe_bundle(path: Path) -> LocalModel | None:
             year=int(cfg["year"]),
             machine=str(cfg["machine"]),
             score=str(cfg["detect"]["score"]),
-            source=str(provenance.get("source", "unknown")),
+            source=provenance.source,
             size=stat.st_size,
             modified=stat.st_mtime,
-            data=None if provenance.get("data") is None else str(provenance["data"]),
+            data=provenance.data,
         )
     except (ModelError, OSError, ValueError, KeyError, TypeError, AttributeError):
         return None

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from aegan.bundles.checkpoints import networks_from_checkpoint
-from aegan.bundles.format import base_provenance
+from aegan.bundles.provenance import Provenance
 from aegan.bundles.registry import bundle_path
 from aegan.calibration.passes import (
     CalibrationEstimate,
@@ -68,7 +68,7 @@ def calibrate(
     discriminator: Discriminator,
     train_sets: Sequence[FeatureSet],
     *,
-    provenance: dict[str, Any] | None = None,
+    provenance: Provenance | None = None,
     name: str | None = None,
     batch_size: int = 256,
     progress: Progress = no_progress,
@@ -159,7 +159,7 @@ def import_checkpoint(
     generator, discriminator, recorded = networks_from_checkpoint(path, cfg)
     prepared = prepare_machine(cfg, root, progress, include_test=False)
     train_sets = training_sets(prepared)
-    provenance = base_provenance(
+    provenance = Provenance.new(
         "imported",
         checkpoint=Path(path).name,
         checkpoint_sha256=file_digests(Path(path))[1],

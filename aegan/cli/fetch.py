@@ -34,7 +34,8 @@ from aegan.dcase.ground_truth import ground_truth_folder
 
 if TYPE_CHECKING:
     from aegan.calibration.passes import CalibrationEstimate
-    from aegan.hub.fetch import Availability, ModelFetch, Target, TargetFetch
+    from aegan.hub.availability import Availability
+    from aegan.hub.fetch import ModelFetch, Target, TargetFetch
     from aegan.hub.zenodo import FetchSummary
 
 
@@ -183,7 +184,7 @@ def fetch(
 def list_available(year: str | None, data_dir: Path | None, json_out: bool) -> None:
     from aegan.config.settings import data_root, load_settings
     from aegan.dcase.facts import YEARS, parse_year
-    from aegan.hub.fetch import availability
+    from aegan.hub.availability import availability
 
     settings = load_settings()
     years = [parse_year(year)] if year else list(YEARS)

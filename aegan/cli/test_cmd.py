@@ -90,10 +90,10 @@ def render(result: Assessment) -> None:
     else:
         console.print(scores_table(result.evaluation, result.chosen, subject))
         console.print(groups_table(result.evaluation, result.chosen))
-        if det.provenance.get("selection") == "paper":
+        if det.provenance.chosen_on_test_labels:
             console.print(
                 "[yellow]Note:[/] this model's epoch and score were selected on "
-                + ("the dev test set" if "data" not in det.provenance else "its test set")
+                + ("the dev test set" if det.provenance.data is None else "its test set")
                 + " (the paper's protocol), so its figures there are optimistic."
             )
     console.print(

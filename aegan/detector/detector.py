@@ -15,13 +15,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
 
 from aegan.bundles.format import Bundle, read_bundle, read_bundle_config, write_bundle
 from aegan.bundles.header import bundle_name
+from aegan.bundles.provenance import Provenance
 from aegan.config.schema import Config
 from aegan.detector import batch_scoring, timeline
 from aegan.detector.batch_scoring import FileScore
@@ -58,7 +58,7 @@ class Detector:
         embedding_detectors: EmbeddingDetectors,
         train_scores: np.ndarray,
         mean_spectrogram: np.ndarray,
-        provenance: dict[str, Any] | None = None,
+        provenance: Provenance | None = None,
         name: str | None = None,
         *,
         reference_segments: int | None = None,
@@ -71,7 +71,7 @@ class Detector:
         self.embedding_detectors = embedding_detectors  # fitted on the training embeddings
         self.train_scores = np.asarray(train_scores, dtype=np.float64)  # (N, 19)
         self.mean_spectrogram = np.asarray(mean_spectrogram, dtype=np.float32)
-        self.provenance = dict(provenance or {})
+        self.provenance = provenance or Provenance()
         self.name = name
         # The reference clip of sum-pooled scores (docs/method.md section 13): without one
         # given, the training clips' own length, which the mean spectrogram's width records.

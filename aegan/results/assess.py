@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from aegan import paths
-from aegan.bundles.format import now_iso
+from aegan.bundles.provenance import now_iso
 from aegan.bundles.registry import published_for
 from aegan.dcase.clips import Clip, discover, is_synthetic, require_root
 from aegan.dcase.evaluation import Evaluation
@@ -72,7 +72,7 @@ class Assessment:
             "threshold": det.threshold(),
             "anomalous_clips": int(self.decisions.sum()),
             "n_clips": len(self.clips),
-            "provenance": det.provenance,
+            "provenance": det.provenance.to_dict(),
             "published": (
                 {"model": known.name, "score": known.score, known.figure_name: known.figure}
                 if known

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from aegan.bundles.format import base_provenance
+from aegan.bundles.provenance import Provenance, RecordedFigure
 from aegan.bundles.registry import bundle_path
 from aegan.calibration.calibrate import calibrate
 from aegan.config.recipes import recipe_origin
@@ -160,7 +160,7 @@ def save_selected(
     figure_name = OFFICIAL_FIGURE[cfg.year]
     folder = own_folder(train_sets[0].clips)
     test_set = f"the labelled {test_set_name(folder)} set"
-    provenance = base_provenance(
+    provenance = Provenance.new(
         "trained",
         run=str(runs.run_dir(name)),
         epoch=epoch,
@@ -172,12 +172,11 @@ def save_selected(
             if paper
             else "last epoch and the recipe's score; no test labels used"
         ),
-        figure={"name": figure_name, "subset": "dev" if folder is None else OWN_SUBSET,
-                "value": figure},
+        figure=RecordedFigure(figure_name, "dev" if folder is None else OWN_SUBSET, figure),
         recipe=recipe_origin(MachineType(cfg.year, cfg.machine)),
         seed=cfg.train.seed,
         processes=processes,
-        **({} if folder is None else {"data": str(folder)}),
+        data=None if folder is None else str(folder),
     )  # fmt: skip
     selected_cfg = dataclasses.replace(cfg, detect=dataclasses.replace(cfg.detect, score=score))
     detector = calibrate(

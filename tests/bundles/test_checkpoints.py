@@ -24,9 +24,9 @@ def test_original_checkpoint_imports_into_a_calibrated_bundle(synth22, tmp_path)
     pth = tmp_path / "fan.pth"
     generator = _original_checkpoint(pth, cfg)
     detector = import_checkpoint(pth, cfg, synth22, "fan-imported")
-    assert detector.provenance["source"] == "imported"
-    assert detector.provenance["recorded_figure"] == 0.7
-    assert len(detector.provenance["checkpoint_sha256"]) == 64
+    assert detector.provenance.source == "imported"
+    assert detector.provenance.recorded_figure == 0.7
+    assert len(detector.provenance.checkpoint_sha256) == 64
     loaded = Detector.load("fan-imported")
     for a, b in zip(
         generator.state_dict().values(), loaded.generator.state_dict().values(), strict=True

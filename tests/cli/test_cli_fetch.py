@@ -128,7 +128,7 @@ def test_fetch_with_data_calibrates_and_the_model_then_works(
     scored = invoke(runner, "score", str(wav), "--model", "fan22", "--gpu", "cpu", "--json")
     assert scored.exit_code == 0, scored.output
     assert json.loads(scored.stdout)["files"][0]["score"] == pytest.approx(detector.score(wav))
-    assert detector.provenance["published_model"] == "fan22"
+    assert detector.provenance.published_model == "fan22"
 
 
 def test_fetch_without_data_keeps_the_checkpoint_and_says_how_to_go_on(

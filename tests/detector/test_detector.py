@@ -33,7 +33,7 @@ def test_bundle_round_trip_keeps_every_part(small_bundle, tmp_path):
     ):
         assert torch.equal(a, b)
     assert second.threshold() == first.threshold()
-    assert second.provenance["source"] == "trained"
+    assert second.provenance.source == "trained"
 
 
 def test_file_and_array_give_the_same_score(detector, synth22):

@@ -239,9 +239,9 @@ def test_paper_selection_keeps_the_best_epoch_and_score_and_says_it_used_test_la
     detector = Detector.load_file(result.bundle)
     assert detector.score_name == best.best_score
     provenance = detector.provenance
-    assert provenance["source"] == "trained" and provenance["selection"] == "paper"
-    assert provenance["selection_uses_test_labels"] is True
-    assert provenance["epoch"] == best.epoch and provenance["seed"] == 783
+    assert provenance.source == "trained" and provenance.selection == "paper"
+    assert provenance.selection_uses_test_labels is True
+    assert provenance.epoch == best.epoch and provenance.seed == 783
     assert_same_tensors(
         {f"G.{k}": v for k, v in checkpoint.best.netG.items()},
         {k: v for k, v in state_of(result.bundle).items() if k.startswith("G.")},
@@ -306,7 +306,7 @@ def test_last_selection_needs_no_test_set_and_keeps_the_final_weights(data_root,
     assert result.score == cfg.detect.score and result.epoch == 1 and result.figure is None
     assert result.history[0].figures is None
     provenance = Detector.load_file(result.bundle).provenance
-    assert provenance["selection_uses_test_labels"] is False
+    assert provenance.selection_uses_test_labels is False
     final = runs.read_checkpoint(result.run_dir).state["netG"]
     assert_same_tensors(
         {f"G.{k}": v for k, v in final.items()},
@@ -506,4 +506,4 @@ def test_training_on_two_processes_saves_the_model_one_process_would(data_root, 
         torch.testing.assert_close(ours[key], theirs[key], rtol=0, atol=adam_atol(lr, steps))
         deviations.append((ours[key] - theirs[key]).abs().flatten() / lr)
     assert torch.cat(deviations).mean().item() < 1.0
-    assert Detector.load_file(result.bundle).provenance["processes"] == 2
+    assert Detector.load_file(result.bundle).provenance.processes == 2
