@@ -20,16 +20,11 @@ from aegan.cli.common import (
     print_json,
     progress_bars,
     reports_errors,
-    year_and_machine,
 )
-from aegan.config.settings import data_root
 from aegan.dcase.facts import edition
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from aegan.dcase.evaluation import Evaluation
-    from aegan.detector.detector import Detector
     from aegan.results.assess import Assessment
 
 
@@ -160,11 +155,15 @@ def test(
     if split not in ("dev", "eval"):
         raise UsageError(f"Unknown --split {split!r}.", "Use --split dev or --split eval.")
 
-    def load(name: str) -> Detector:
-        return Detector.load(name, device=gpu, precision=precision)
-
     if data is None:
-        result = _test_machine(machine, year, model, split, ground_truth, data_dir, out, load)
+        from aegan.results.assess import assess_machine
+
+        with progress_bars(transient=True) as progress:
+            result = assess_machine(
+                machine, year, model=model, subset=split, ground_truth=ground_truth,
+                data_dir=data_dir, out_dir=out, device=gpu, precision=precision,
+                progress=progress,
+            )  # fmt: skip
     else:
         if model is not None or split != "dev" or ground_truth is not None:
             raise UsageError(
@@ -172,40 +171,14 @@ def test(
                 "--ground-truth.",
                 "E.g. `aegan test mymodel --data DIR` (DIR/test/normal/ and DIR/test/anomaly/).",
             )
-        result = _test_folder(machine, data, out, load)
+        from aegan.owndata.folder import OwnData
+        from aegan.results.assess import assess_folder
+
+        own = OwnData.at(data)  # a missing folder fails before the model loads
+        detector = Detector.load(machine, device=gpu, precision=precision)
+        with progress_bars(transient=True) as progress:
+            result = assess_folder(detector, own, out_dir=out, progress=progress)
     if json_out:
         print_json({**result.to_dict(), "files": [str(p) for p in result.files]})
     else:
         render(result)
-
-
-def _test_machine(
-    machine: str, year: str, model: str | None, split: str, ground_truth: Path | None,
-    data_dir: Path | None, out: Path | None, load: Callable[[str], Detector],
-) -> Assessment:  # fmt: skip
-    """A model on a DCASE machine type's test set."""
-    from aegan.bundles.registry import default_model
-    from aegan.dcase.clips import require_root
-    from aegan.results.assess import assess
-
-    year_, machine_ = year_and_machine(year, machine)
-    root = require_root(data_root(year_, data_dir), year_)
-    detector = load(model or default_model(year_, machine_))
-    detector.check_matches(year_, machine_)
-    with progress_bars(transient=True) as progress:
-        return assess(
-            detector, root, split, ground_truth=ground_truth, out_dir=out, progress=progress
-        )
-
-
-def _test_folder(
-    model: str, data: Path, out: Path | None, load: Callable[[str], Detector]
-) -> Assessment:
-    """A model on an own data set's labelled test folder."""
-    from aegan.owndata.folder import OwnData
-    from aegan.results.assess import assess_folder
-
-    own = OwnData.at(data)
-    detector = load(model)
-    with progress_bars(transient=True) as progress:
-        return assess_folder(detector, own, out_dir=out, progress=progress)

@@ -20,7 +20,7 @@ import numpy as np
 
 from aegan import paths
 from aegan.bundles.provenance import now_iso
-from aegan.bundles.registry import published_for
+from aegan.bundles.registry import default_model, published_for
 from aegan.dcase.clips import Clip, discover, is_synthetic, require_root
 from aegan.dcase.evaluation import Evaluation
 from aegan.dcase.facts import edition
@@ -111,6 +111,37 @@ def labelled_test_clips(
         if folder.is_dir():
             clips = with_ground_truth(clips, read_ground_truth(folder, cfg.year, cfg.machine))
     return clips
+
+
+def assess_machine(
+    machine: str,
+    year: int | str,
+    *,
+    model: str | None = None,
+    subset: str = "dev",
+    ground_truth: Path | None = None,
+    data_dir: Path | None = None,
+    out_dir: Path | None = None,
+    device: str | None = None,
+    precision: str = "fp32",
+    progress: Progress = no_progress,
+) -> Assessment:
+    """Test a DCASE machine type: its data root, the model (default: the published one), ``assess``.
+
+    The model loads on ``device`` (default: the ``device`` setting) and must
+    be for this machine type and year.
+    """
+    from aegan.config.settings import data_root
+    from aegan.dcase.facts import MachineType
+
+    kind = MachineType.parse(year, machine)
+    root = require_root(data_root(kind.year, data_dir), kind.year)
+    name = default_model(kind.year, kind.name) if model is None else model
+    detector = Detector.load(name, device=device, precision=precision)
+    detector.check_matches(kind.year, kind.name)
+    return assess(
+        detector, root, subset, ground_truth=ground_truth, out_dir=out_dir, progress=progress
+    )
 
 
 def assess(
