@@ -80,6 +80,11 @@ def _cell_edges(result: Localization, nyquist: float) -> tuple[np.ndarray, np.nd
 
 def render_png(result: Localization, title: str) -> bytes:
     """The five panels stacked, sharing a time axis in seconds and a mel-scaled Hz axis."""
+    return _png_bytes(map_figure(result, title))
+
+
+def map_figure(result: Localization, title: str) -> Figure:
+    """The figure of ``render_png``, before it becomes pixels."""
     from matplotlib.ticker import FixedLocator, FormatStrFormatter
 
     fig = _figure(PNG_SIZE_INCHES, PNG_DPI)
@@ -102,7 +107,7 @@ def render_png(result: Localization, title: str) -> bytes:
         fig.colorbar(mesh, ax=ax, label=bar_label, pad=0.01, fraction=0.04)
     axes[-1].set_xlabel("Time (s)")
     fig.suptitle(title)
-    return _png_bytes(fig)
+    return fig
 
 
 def save_png(result: Localization, path: Path, title: str) -> Path:
@@ -126,6 +131,11 @@ class TrainingCurves:
 
 def plot_curves(target: Path, curves: TrainingCurves) -> Path:
     """Losses, and the official figure (best of all scores, and the model's score) per epoch."""
+    return _write_png(_png_bytes(curves_figure(curves)), target)
+
+
+def curves_figure(curves: TrainingCurves) -> Figure:
+    """The figure of ``plot_curves``: losses left, validation figures right."""
     figure = _figure((9, 3.6))
     losses, figures = figure.subplots(1, 2)
     for label, values in curves.losses.items():
@@ -141,7 +151,7 @@ def plot_curves(target: Path, curves: TrainingCurves) -> Path:
     else:
         figures.set_axis_off()
         figures.text(0.5, 0.5, f"no {curves.test_set} set: not validated", ha="center", va="center")
-    return _write_png(_png_bytes(figure), target)
+    return figure
 
 
 def roc_png(
@@ -151,6 +161,14 @@ def roc_png(
 
     None when no group has both classes.
     """
+    fig = roc_figure(groups, labels, values, kind, title)
+    return None if fig is None else _png_bytes(fig)
+
+
+def roc_figure(
+    groups: Sequence[str], labels: np.ndarray, values: np.ndarray, kind: str, title: str
+) -> Figure | None:
+    """The figure of ``roc_png``; None when no group has both classes."""
     from sklearn.metrics import roc_auc_score, roc_curve
 
     fig = _figure((4.2, 4.0))
@@ -170,7 +188,7 @@ def roc_png(
     ax.set(xlabel="False positive rate", ylabel="True positive rate", xlim=(0, 1), ylim=(0, 1.01))
     ax.set_title(title, fontsize=10)
     ax.legend(loc="lower right", fontsize=8)
-    return _png_bytes(fig)
+    return fig
 
 
 def render_timeline(timeline: Timeline, title: str) -> bytes:
@@ -178,6 +196,11 @@ def render_timeline(timeline: Timeline, title: str) -> bytes:
 
     Overlapping windows are drawn at their start; an unusable window leaves a gap.
     """
+    return _png_bytes(timeline_figure(timeline, title))
+
+
+def timeline_figure(timeline: Timeline, title: str) -> Figure:
+    """The figure of ``render_timeline``, before it becomes pixels."""
     fig = _figure((10, 3.2))
     ax = fig.add_subplot()
     windows = timeline.windows
@@ -195,7 +218,7 @@ def render_timeline(timeline: Timeline, title: str) -> bytes:
     ax.set_ylabel("anomaly score")
     ax.set_title(title, fontsize=10)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
-    return _png_bytes(fig)
+    return fig
 
 
 def save_timeline_png(timeline: Timeline, path: Path, title: str) -> Path:

@@ -158,7 +158,8 @@ GpuOption = Annotated[
     typer.Option(
         "--gpu",
         "-g",
-        help="Device: a GPU index (0), several (0,1; training only) or cpu. Default: the first GPU if any.",
+        help="Device: a GPU index (0), several (0,1; training only) or cpu. "
+        "Default: the device setting (aegan config set device ...; auto: the first GPU if any).",
     ),
 ]
 
@@ -204,11 +205,3 @@ def load_config(
 def set_home(home: Path | None) -> None:
     if home is not None:
         os.environ["AEGAN_HOME"] = str(home.expanduser().resolve())
-
-
-def human_bytes(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if abs(n) < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} GB"  # pragma: no cover

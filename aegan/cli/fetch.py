@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
+from aegan.byte_sizes import format_bytes
 from aegan.cli.common import (
     ConfigOption,
     DataDirOption,
@@ -24,7 +25,6 @@ from aegan.cli.common import (
     complete_model,
     console,
     err_console,
-    human_bytes,
     print_json,
     progress_bars,
     reports_errors,
@@ -282,7 +282,7 @@ def render_availability(found: Availability, roots: dict[int, Path]) -> None:
         models.add_row(
             m.name, str(m.year), m.machine, f"{m.figure_name} {m.figure:.2f} ({m.score})",
             remote_text(found, item.remote and item.remote.path),
-            remote_text(found, item.remote and human_bytes(item.remote.size)), item.state,
+            remote_text(found, item.remote and format_bytes(item.remote.size)), item.state,
         )  # fmt: skip
     archives = Table(title="DCASE archives (Zenodo)", title_justify="left")
     for header in ("year", "machine", "archive", "record", "size", "here"):
@@ -290,7 +290,7 @@ def render_availability(found: Availability, roots: dict[int, Path]) -> None:
     for item in found.archives:
         archives.add_row(
             str(item.year), item.machine, item.archive.name, str(item.archive.record),
-            remote_text(found, item.remote and human_bytes(item.remote.size)),
+            remote_text(found, item.remote and format_bytes(item.remote.size)),
             "extracted" if item.extracted else "-",
         )  # fmt: skip
     console.print(models)

@@ -235,7 +235,8 @@ def train(
         typer.Option(
             "--gpu",
             "-g",
-            help="GPU index (0), several (0,1: one process each) or cpu. Default: first GPU.",
+            help="GPU index (0), several (0,1: one process each) or cpu. "
+            "Default: the device setting (auto: the first GPU if any).",
         ),
     ] = None,
     epochs: Annotated[

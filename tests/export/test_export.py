@@ -18,6 +18,7 @@ from aegan.export import onnx_export as export_module
 from aegan.export.onnx_export import export_onnx, sidecar_path
 from aegan.features.audio import read_audio
 from aegan.score_names import SCORE_NAMES
+from tests.extras import require_modules
 
 PARITY_RTOL = 1e-4
 """The parity bound: onnxruntime and PyTorch run the same float32 graph with other kernels."""
@@ -26,8 +27,7 @@ PARITY_RTOL = 1e-4
 @pytest.fixture(scope="module")
 def exported(small_bundle, tmp_path_factory):
     """The small bundle exported once for the module (the exporter takes seconds)."""
-    for extra in ("onnx", "onnxscript", "onnxruntime"):
-        pytest.importorskip(extra)
+    require_modules("onnx", "onnxscript", "onnxruntime", extra="export")
     detector = Detector.load(small_bundle)
     return detector, export_onnx(detector, tmp_path_factory.mktemp("export") / "fan.onnx")
 
