@@ -161,6 +161,23 @@ GpuOption = Annotated[
         help="Device: a GPU index (0), several (0,1; training only) or cpu. Default: the first GPU if any.",
     ),
 ]
+WorkersOption = Annotated[
+    int | None,
+    typer.Option(
+        "--workers",
+        metavar="N",
+        help="Run on a local Dask cluster of N worker processes (threads fill the cores).",
+    ),
+]
+SchedulerOption = Annotated[
+    str | None,
+    typer.Option(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="Run on the Dask cluster at ADDRESS, e.g. tcp://host:8786 "
+        "(default: $DASK_SCHEDULER_ADDRESS).",
+    ),
+]
 
 
 def complete_model(incomplete: str) -> list[str]:
