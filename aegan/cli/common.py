@@ -161,6 +161,9 @@ GpuOption = Annotated[
         help="Device: a GPU index (0), several (0,1; training only) or cpu. Default: the first GPU if any.",
     ),
 ]
+AllOption = Annotated[
+    bool, typer.Option("--all", help="Every machine type of the edition, one task each.")
+]
 WorkersOption = Annotated[
     int | None,
     typer.Option(

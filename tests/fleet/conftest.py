@@ -37,12 +37,13 @@ def free_port() -> int:
 class DaskProcesses:
     """`dask scheduler` and `dask worker` as separate processes on 127.0.0.1, stopped at the end."""
 
-    def __init__(self, log_dir: Path) -> None:
+    def __init__(self, folder: Path) -> None:
         self.port = free_port()
         self.address = f"tcp://127.0.0.1:{self.port}"
-        self.log_dir = log_dir
+        self.log_dir = folder
+        self.home = folder / "home"  # the workers' AEGAN_HOME: tests that share it set it too
         self.processes: list[subprocess.Popen] = []
-        self.env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        self.env = {**os.environ, "PYTHONPATH": str(ROOT), "AEGAN_HOME": str(self.home)}
 
     def _start(self, name: str, *args: str) -> subprocess.Popen:
         log = open(self.log_dir / f"{name}.log", "w")  # noqa: SIM115 - closed with the process
@@ -68,15 +69,18 @@ class DaskProcesses:
         )  # fmt: skip
 
     def stop(self) -> None:
-        for process in self.processes:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        for process in self.processes:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        """Workers first, then the scheduler (workers left alone would wait for it to return)."""
+        workers, scheduler = self.processes[1:], self.processes[:1]
+        for group in (workers, scheduler):
+            for process in group:
+                if process.poll() is None:
+                    process.send_signal(signal.SIGTERM)
+            for process in group:
+                try:
+                    process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
 
 
 def wait_for_workers(client, count: int, timeout: float = 60.0) -> None:
