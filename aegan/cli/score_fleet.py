@@ -40,8 +40,10 @@ def score_many(
     """Score into --out's part files and print the summary; exit codes as `aegan score`."""
     from dataclasses import replace
 
+    from aegan.fleet.engine import Engine, require_extra
+
+    require_extra("pyarrow")
     from aegan.fleet.batch import score_fleet
-    from aegan.fleet.engine import Engine
     from aegan.fleet.inputs import gather_entries
 
     if out is None:

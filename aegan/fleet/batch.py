@@ -12,12 +12,20 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from aegan.errors import AeganError
-from aegan.fleet.chunks import FILES_PER_CHUNK, Chunk, ScoreSettings, claim_folder, plan_chunks
+from aegan.fleet.chunks import (
+    FILES_PER_CHUNK,
+    Chunk,
+    ScoreSettings,
+    check_folder,
+    claim_folder,
+    plan_chunks,
+)
 from aegan.fleet.engine import Engine, connect
 from aegan.fleet.inputs import Entry, resolve_models
 from aegan.fleet.parts import Totals, read_rows, totals
@@ -86,26 +94,19 @@ def score_fleet(
     progress: Progress = no_progress,
     client: Client | None = None,
 ) -> FleetRun:
-    """Score ``entries`` into part files under ``out``; a rerun resumes. ``client``: reuse one."""
+    """Score ``entries`` into part files under ``out``; a rerun resumes. ``client``: reuse one.
+
+    Everything is checked (models, the folder, the engine) before the first part is written.
+    """
     out = Path(out).absolute()
     chunks = plan_chunks(entries, resolve_models(entries), settings, files_per_chunk, fmt)
-    claim_folder(out, chunks)
-    sweep_stale(out)
-    todo = [c for c in chunks if not (out / c.part).is_file()]
-    started = time.perf_counter()
-    done: list[ChunkDone] = []
-    progress(TASK, len(chunks) - len(todo), len(chunks))
-    try:
-        for finished in _run(todo, settings, out, engine, client):
-            done.append(finished)
-            progress(TASK, len(chunks) - len(todo) + len(done), len(chunks))
-    except KeyboardInterrupt:
-        raise FleetInterrupted(
-            f"Stopped: {len(chunks) - len(todo) + len(done)} of {len(chunks)} parts are in {out}.",
-            "Run the same command again to score the rest.",
-        ) from None
-    finally:
-        sweep_stale(out)  # temporary files of workers that died
+    check_folder(out, chunks)
+    with nullcontext(client) if client is not None else connect(engine) as connected:
+        claim_folder(out, chunks)
+        sweep_stale(out)
+        todo = [c for c in chunks if not (out / c.part).is_file()]
+        started = time.perf_counter()
+        done = _run_all(chunks, todo, settings, out, connected, progress)
     parts = tuple(out / c.part for c in chunks)
     return FleetRun(
         out, parts, totals(read_rows(parts)), len(done), len(chunks) - len(todo),
@@ -118,19 +119,30 @@ def _where(engine: Engine, client: Client | None) -> str:
     return engine.describe() if client is None else f"the cluster at {client.scheduler.address}"
 
 
-def _run(
-    chunks: Sequence[Chunk], settings: ScoreSettings, out: Path, engine: Engine, client
-) -> Iterator[ChunkDone]:
-    """Each chunk's result as it finishes: here in order, or from the cluster as they come."""
-    if client is not None:
-        yield from _on_cluster(client, chunks, settings, out)
-        return
-    with connect(engine) as connected:
-        if connected is None:
-            for chunk in chunks:
-                yield score_chunk(chunk, settings, out)
-        else:
-            yield from _on_cluster(connected, chunks, settings, out)
+def _run_all(
+    chunks: Sequence[Chunk], todo: Sequence[Chunk], settings: ScoreSettings, out: Path,
+    client: Client | None, progress: Progress,
+) -> list[ChunkDone]:  # fmt: skip
+    """Run the chunks still to do, reporting each; Ctrl-C keeps the parts written so far."""
+    done: list[ChunkDone] = []
+    progress(TASK, len(chunks) - len(todo), len(chunks))
+    results = (
+        (score_chunk(c, settings, out) for c in todo)
+        if client is None
+        else _on_cluster(client, todo, settings, out)
+    )
+    try:
+        for finished in results:
+            done.append(finished)
+            progress(TASK, len(chunks) - len(todo) + len(done), len(chunks))
+    except KeyboardInterrupt:
+        raise FleetInterrupted(
+            f"Stopped: {len(chunks) - len(todo) + len(done)} of {len(chunks)} parts are in {out}.",
+            "Run the same command again to score the rest.",
+        ) from None
+    finally:
+        sweep_stale(out)  # temporary files of workers that died
+    return done
 
 
 def _on_cluster(

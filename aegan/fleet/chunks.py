@@ -92,6 +92,14 @@ def plan_chunks(
 
 def claim_folder(out: Path, chunks: Sequence[Chunk]) -> None:
     """Record the plan in ``out``, or check that the folder holds parts of this same plan only."""
+    if check_folder(out, chunks) is None:
+        out.mkdir(parents=True, exist_ok=True)
+        text = json.dumps({"parts": [c.part for c in chunks]}, indent=1) + "\n"
+        write_text_atomic(out / PLAN_FILE, text)
+
+
+def check_folder(out: Path, chunks: Sequence[Chunk]) -> list[str] | None:
+    """Refuse a folder holding parts of other inputs; returns its saved plan (None: new)."""
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out} is a file, not a folder.", "Give a folder for the parts.")
     names = [c.part for c in chunks]
@@ -105,9 +113,7 @@ def claim_folder(out: Path, chunks: Sequence[Chunk]) -> None:
             + (f" ({foreign[0]} and {len(foreign) - 1} more parts)." if foreign else "."),
             "Rerun the exact command that wrote it to resume, or give another --out folder.",
         )
-    if saved is None:
-        out.mkdir(parents=True, exist_ok=True)
-        write_text_atomic(plan, json.dumps({"parts": names}, indent=1) + "\n")
+    return saved
 
 
 def _saved_parts(plan: Path) -> list[str] | None:

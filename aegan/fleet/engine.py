@@ -9,8 +9,10 @@ work runs here, one task after another, with no Dask at all.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -88,6 +90,7 @@ def connect(engine: Engine) -> Iterator[Client | None]:
     if not engine.distributed:
         yield None
         return
+    require_extra("distributed")
     from distributed import Client, LocalCluster
 
     if engine.scheduler is not None:
@@ -115,10 +118,22 @@ def connect(engine: Engine) -> Iterator[Client | None]:
 
 
 def _client_at(address: str, timeout: float) -> Client:
-    """A client of a running scheduler; a wrong or unreachable address is one clear error."""
+    """A client of a running scheduler; a wrong or unreachable address is one clear error.
+
+    The address is checked with a plain connection first: a client that fails
+    to connect would complain again when it is garbage-collected.
+    """
     from distributed import Client
+    from distributed.comm.addressing import get_address_host_port
 
     try:
+        host, port = get_address_host_port(address)
+    except ValueError as exc:
+        raise UsageError(
+            f"{address!r} is not a scheduler address: {exc}.", "Use tcp://HOST:PORT."
+        ) from None
+    try:
+        socket.create_connection((host, port), timeout=timeout).close()
         return Client(address, timeout=timeout)
     except (OSError, TimeoutError) as exc:
         raise SystemFailure(
@@ -126,7 +141,13 @@ def _client_at(address: str, timeout: float) -> Client:
             "Check the address (tcp://HOST:8786) and that `dask scheduler` runs there, "
             f"or unset {SCHEDULER_VARIABLE} to run here.",
         ) from None
-    except ValueError as exc:
+
+
+def require_extra(*modules: str) -> None:
+    """Refuse, with the install command, when the fleet extra's packages are missing."""
+    missing = [m for m in modules if importlib.util.find_spec(m) is None]
+    if missing:
         raise UsageError(
-            f"{address!r} is not a scheduler address: {exc}.", "Use tcp://HOST:PORT."
-        ) from None
+            f"Fleet work needs {' and '.join(missing)}, which are not installed.",
+            "Install them with `pip install 'aegan[fleet]'`.",
+        )
