@@ -5,7 +5,7 @@ order the models first appear, then in input order, ``files_per_chunk`` at a
 time. A chunk's name is a digest of its model's bundle, the scoring settings
 and its files, so the same command gives the same chunks, and a part file of
 that name is the chunk's finished result: a rerun skips it (resume). The
-folder's ``plan.json`` lists the parts of the run; a rerun with other inputs
+folder's ``_plan.json`` lists the parts of the run; a rerun with other inputs
 into the same folder is refused, so no row is ever counted twice.
 """
 
@@ -24,7 +24,7 @@ from aegan.paths import write_text_atomic
 FILES_PER_CHUNK = 16
 """Files per chunk: a task of a few seconds to minutes, small enough to redo when a worker dies."""
 
-PLAN_FILE = "plan.json"
+PLAN_FILE = "_plan.json"
 FORMATS = ("parquet", "csv")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 import pytest
 
 from aegan.cli import app
@@ -41,6 +42,7 @@ def test_every_window_is_one_row_and_a_broken_file_one_error_row(entries, tmp_pa
     assert set(rows["model"].to_pylist()) == {"fan-small"}
     assert len(set(rows["model_hash"].to_pylist())) == 1
     assert not list((tmp_path / "out").glob(".*"))  # no temporary file left
+    assert pq.read_table(tmp_path / "out").num_rows == WINDOWS  # the folder reads as one table
 
 
 def test_windows_are_those_of_score_timeline(entries, recordings, tmp_path, runner):

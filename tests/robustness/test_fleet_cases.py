@@ -39,7 +39,7 @@ def folder_of_another_run(ws: Workspace) -> None:
 def damaged_plan(ws: Workspace) -> None:
     tone(ws)
     (ws.tmp / "out").mkdir()
-    (ws.tmp / "out" / "plan.json").write_text("{not json")
+    (ws.tmp / "out" / "_plan.json").write_text("{not json")
 
 
 def closed_port(ws: Workspace) -> None:
