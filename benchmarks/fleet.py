@@ -2,7 +2,7 @@
 
 Writes ``--files`` synthetic 10-s recordings and scores them all with the
 full-size model into part files (``score_fleet``), four ways on the same
-files, each after a warm-up (model loaded, workers started):
+files, each after a warm-up on a chunk per worker (model loaded, workers started):
 
 - here, 1 process with 2 torch threads: the library's own throughput, the
   limit the engine wraps (``aegan score`` as a loop);
@@ -23,6 +23,7 @@ busy machine.
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -38,17 +39,25 @@ AUDIO_HOURS_PER_DAY = 14_400.0
 CLIP_SECONDS = 10.0
 
 
-def timed(run: Callable[[Path], FleetRun], folder: Path, name: str) -> FleetRun:
-    """A warm-up run (its own folder), then the measured one."""
-    run(folder / f"{name}-warm")
-    return run(folder / name)
+def timed(
+    run: Callable[[list[Entry], Path], FleetRun], entries: list[Entry], warm: int, folder: Path,
+    name: str,
+) -> FleetRun:  # fmt: skip
+    """A warm-up run of ``warm`` files (models loaded, workers started), then the measured one."""
+    run(entries[:warm], folder / f"{name}-warm")
+    result = run(entries, folder / name)
+    print(f"  {name}: {result.seconds:.1f} s", file=sys.stderr, flush=True)
+    return result
 
 
-def here(entries: list[Entry], chunk: int, threads: int, folder: Path, name: str) -> FleetRun:
+def here(entries: list[Entry], chunk: int, threads: int, folder: Path) -> FleetRun:
     before = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
-        return timed(lambda out: score_fleet(entries, out, files_per_chunk=chunk), folder, name)
+        return timed(
+            lambda files, out: score_fleet(files, out, files_per_chunk=chunk),
+            entries, chunk, folder, f"here{threads}",
+        )  # fmt: skip
     finally:
         torch.set_num_threads(before)
 
@@ -57,8 +66,8 @@ def on_cluster(entries: list[Entry], chunk: int, workers: int, folder: Path) -> 
     engine = Engine(workers=workers, threads=1)
     with connect(engine) as client:
         return timed(
-            lambda out: score_fleet(entries, out, files_per_chunk=chunk, client=client),
-            folder, f"cluster{workers}",
+            lambda files, out: score_fleet(files, out, files_per_chunk=chunk, client=client),
+            entries, chunk * workers, folder, f"cluster{workers}",
         )  # fmt: skip
 
 
@@ -85,8 +94,8 @@ def main() -> None:
             Entry(write_recording(folder / f"clip{i:04d}.wav", CLIP_SECONDS / 60), str(bundle))
             for i in range(args.files)
         ]
-        limit2 = here(entries, args.chunk_files, 2, folder, "here2")
-        single = here(entries, args.chunk_files, 1, folder, "here1")
+        limit2 = here(entries, args.chunk_files, 2, folder)
+        single = here(entries, args.chunk_files, 1, folder)
         one = on_cluster(entries, args.chunk_files, 1, folder)
         two = on_cluster(entries, args.chunk_files, 2, folder)
     n = args.files

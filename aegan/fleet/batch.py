@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from aegan.errors import AeganError
+from aegan.errors import AeganError, SystemFailure
 from aegan.fleet.chunks import (
     FILES_PER_CHUNK,
     Chunk,
@@ -149,7 +149,7 @@ def _on_cluster(
     client: Client, chunks: Sequence[Chunk], settings: ScoreSettings, out: Path
 ) -> Iterator[ChunkDone]:
     """One task per chunk; a failure that is the user's to fix stops the run, tasks cancelled."""
-    from distributed import as_completed
+    from distributed import KilledWorker, as_completed
 
     futures = [
         client.submit(score_chunk, chunk, settings, out, key=f"aegan-chunk-{chunk.digest}")
@@ -157,6 +157,13 @@ def _on_cluster(
     ]
     try:
         for future in as_completed(futures):
-            yield future.result()
+            try:
+                yield future.result()
+            except KilledWorker as exc:
+                raise SystemFailure(
+                    f"Workers died each time they scored one chunk: {exc}",
+                    "Check the workers' logs (memory, a crashing file); the parts written so far "
+                    "are kept, and the same command resumes.",
+                ) from None
     finally:
         client.cancel(futures)

@@ -13,6 +13,7 @@ import os
 import shutil
 import signal
 from collections import Counter
+from importlib import import_module
 
 import pytest
 
@@ -52,6 +53,8 @@ def test_scoring_by_address_gives_the_serial_rows(
     assert (summary["files"], summary["windows"], summary["unreadable_files"]) == (6, WINDOWS, 1)
     spread = read_rows(sorted((tmp_path / "a").glob("part-*.parquet")))
     assert sorted_rows(spread) == sorted_rows(read_rows(list(serial.parts)))
+    loaded = dask_processes[1].run(lambda: len(import_module("aegan.fleet.worker")._detectors))
+    assert set(loaded.values()) == {1}  # each worker loaded the model once for 3 chunks
     monkeypatch.setenv("DASK_SCHEDULER_ADDRESS", cluster.address)
     again = runner.invoke(app, [*command, "--out", str(tmp_path / "a")])
     assert json.loads(again.stdout)["skipped"] == 3  # the same run, resumed: nothing to do

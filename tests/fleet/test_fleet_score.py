@@ -80,6 +80,21 @@ def test_a_rerun_after_ctrl_c_resumes_without_losing_or_repeating_a_row(entries,
     assert (again.skipped, again.written, again.totals) == (6, 0, resumed.totals)
 
 
+def test_each_model_is_loaded_once_per_process(entries, tmp_path, monkeypatch):
+    from aegan.fleet import worker
+
+    monkeypatch.setattr(worker, "_detectors", {})
+    loads = []
+    real = Detector.load_file.__func__
+    monkeypatch.setattr(
+        Detector,
+        "load_file",
+        classmethod(lambda cls, *a, **k: loads.append(a) or real(cls, *a, **k)),
+    )
+    score_fleet(entries, tmp_path / "out", files_per_chunk=1)
+    assert len(loads) == 1
+
+
 def test_a_folder_of_other_inputs_is_refused(entries, tmp_path):
     out = tmp_path / "out"
     score_fleet(entries[:2], out)
