@@ -208,6 +208,11 @@ def score(
         check_hop(hop)
     mode = True if timeline else False if whole else None
     if out is not None or manifest is not None or workers is not None or scheduler is not None:
+        if plot is not None:
+            raise UsageError(
+                "--plot draws the timelines of one run's table; with --out they are in the parts.",
+                "Drop --plot, or plot a file's rows from its part.",
+            )
         return score_many(
             inputs or [], model, manifest, out, out_format, chunk_files, workers, scheduler,
             ScoreSettings(mode, hop, score_name, precision, gpu),

@@ -45,6 +45,7 @@ def score_many(
     require_extra("pyarrow")
     from aegan.fleet.batch import score_fleet
     from aegan.fleet.inputs import gather_entries
+    from aegan.model.precision import parse_precision
 
     if out is None:
         raise UsageError(
@@ -53,6 +54,7 @@ def score_many(
         )
     if csv_out:
         raise UsageError("--csv prints one run's rows; with --out use --out-format csv.")
+    parse_precision(settings.precision)  # a wrong name fails here, not on every worker
     engine = Engine.from_options(workers, scheduler)
     entries = gather_entries(inputs, model, manifest)
     settings = replace(settings, device=worker_device_spec(settings.device))
