@@ -101,10 +101,11 @@ def score_fleet(
     out = Path(out).absolute()
     chunks = plan_chunks(entries, resolve_models(entries), settings, files_per_chunk, fmt)
     check_folder(out, chunks)
-    with nullcontext(client) if client is not None else connect(engine) as connected:
+    todo = [c for c in chunks if not (out / c.part).is_file()]
+    idle = client is not None or not todo  # nothing to start: a cluster given, or all done
+    with nullcontext(client) if idle else connect(engine) as connected:
         claim_folder(out, chunks)
         sweep_stale(out)
-        todo = [c for c in chunks if not (out / c.part).is_file()]
         started = time.perf_counter()
         done = _run_all(chunks, todo, settings, out, connected, progress)
     parts = tuple(out / c.part for c in chunks)

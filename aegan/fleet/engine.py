@@ -80,8 +80,14 @@ class Engine:
             return f"the cluster at {self.scheduler}"
         if self.workers is not None:
             threads = self.threads or threads_per_worker(self.workers)
-            return f"a local cluster of {self.workers} workers x {threads} threads"
+            return (
+                f"a local cluster of {_count(self.workers, 'worker')} x {_count(threads, 'thread')}"
+            )
         return "this process"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 @contextmanager

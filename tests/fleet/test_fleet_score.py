@@ -107,7 +107,7 @@ def test_a_folder_of_other_inputs_is_refused(entries, tmp_path):
 def test_a_local_cluster_of_two_processes_gives_the_serial_rows(entries, tmp_path):
     serial = score_fleet(entries, tmp_path / "serial", files_per_chunk=1)
     spread = score_fleet(entries, tmp_path / "spread", files_per_chunk=1, engine=Engine(workers=2))
-    assert spread.engine == "a local cluster of 2 workers x 1 threads"
+    assert spread.engine == "a local cluster of 2 workers x 1 thread"
     assert [p.name for p in spread.parts] == [p.name for p in serial.parts]
     assert sorted_rows(read_rows(list(spread.parts))) == sorted_rows(read_rows(list(serial.parts)))
 
