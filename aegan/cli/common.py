@@ -162,6 +162,26 @@ GpuOption = Annotated[
         "Default: the device setting (aegan config set device ...; auto: the first GPU if any).",
     ),
 ]
+AllOption = Annotated[
+    bool, typer.Option("--all", help="Every machine type of the edition, one task each.")
+]
+WorkersOption = Annotated[
+    int | None,
+    typer.Option(
+        "--workers",
+        metavar="N",
+        help="Run on a local Dask cluster of N worker processes (threads fill the cores).",
+    ),
+]
+SchedulerOption = Annotated[
+    str | None,
+    typer.Option(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="Run on the Dask cluster at ADDRESS, e.g. tcp://host:8786 "
+        "(default: $DASK_SCHEDULER_ADDRESS).",
+    ),
+]
 
 
 def complete_model(incomplete: str) -> list[str]:

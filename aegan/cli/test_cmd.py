@@ -9,11 +9,14 @@ import typer
 from rich.table import Table
 
 from aegan.cli.common import (
+    AllOption,
     DataDirOption,
     GpuOption,
     JsonOption,
     ModelOption,
     PrecisionOption,
+    SchedulerOption,
+    WorkersOption,
     YearOption,
     complete_machine,
     console,
@@ -99,9 +102,10 @@ def render(result: Assessment) -> None:
 
 
 TestSubjectArg = Annotated[
-    str,
+    str | None,
     typer.Argument(
-        help="Machine type, e.g. fan, ToyCar (case-insensitive); with --data, the model name.",
+        help="Machine type, e.g. fan, ToyCar (case-insensitive); with --data, the model name; "
+        "leave it out with --all.",
         show_default=False,
         autocompletion=complete_machine,
     ),
@@ -110,7 +114,7 @@ TestSubjectArg = Annotated[
 
 @reports_errors
 def test(
-    machine: TestSubjectArg,
+    machine: TestSubjectArg = None,
     year: YearOption = "22",
     model: ModelOption = None,
     split: Annotated[
@@ -143,18 +147,34 @@ def test(
     precision: PrecisionOption = "fp32",
     gpu: GpuOption = None,
     json_out: JsonOption = False,
+    every: AllOption = False,
+    workers: WorkersOption = None,
+    scheduler: SchedulerOption = None,
 ) -> None:
     """Score a test set with a model: all 19 scores, DCASE figures and the results files.
 
     `aegan test fan --year 22` tests on the DCASE dev (or eval) test set;
-    `aegan test NAME --data DIR` tests model NAME on your own labelled folder.
+    `aegan test NAME --data DIR` tests model NAME on your own labelled folder;
+    `aegan test --all --year 22` tests every machine type's model, one task each
+    (on a Dask cluster with --workers N or --scheduler ADDRESS).
     """
+    from aegan.cli.sweep import wants_sweep
     from aegan.detector.detector import Detector
     from aegan.errors import UsageError
 
     if split not in ("dev", "eval"):
         raise UsageError(f"Unknown --split {split!r}.", "Use --split dev or --split eval.")
-
+    if wants_sweep(every, workers, scheduler):
+        if data is not None or ground_truth is not None or (every and model is not None):
+            raise UsageError(
+                "--all, --workers and --scheduler test DCASE machine types with their "
+                "default models.",
+                "Leave out --data, --ground-truth and (with --all) --model.",
+            )
+        return _test_sweep(machine, year, model, split, data_dir, out, every, workers,
+                           scheduler, gpu, precision, json_out)  # fmt: skip
+    if machine is None:
+        raise UsageError("Name a machine type, or give --all.", "E.g. `aegan test fan --year 22`.")
     if data is None:
         from aegan.results.assess import assess_machine
 
@@ -182,3 +202,22 @@ def test(
         print_json({**result.to_dict(), "files": [str(p) for p in result.files]})
     else:
         render(result)
+
+
+def _test_sweep(
+    machine: str | None, year: str, model: str | None, split: str, data_dir: Path | None,
+    out: Path | None, every: bool, workers: int | None, scheduler: str | None,
+    gpu: str | None, precision: str, json_out: bool,
+) -> None:  # fmt: skip
+    """Each machine type's model on its test set, one task each."""
+    from aegan.cli.score_fleet import worker_device_spec
+    from aegan.cli.sweep import engine_of, run_and_show, sweep_subject
+    from aegan.fleet.machines import test_tasks
+
+    engine = engine_of(workers, scheduler)
+    year_, machines, root = sweep_subject(year, machine, every, data_dir, split)
+    tasks = test_tasks(
+        year_, machines, root, model, split, worker_device_spec(gpu), precision,
+        None if out is None else out.absolute(),
+    )  # fmt: skip
+    run_and_show(f"DCASE {year_} {split} test sets", "test", tasks, engine, json_out)

@@ -16,9 +16,12 @@ from rich.progress import Progress, TaskID, TextColumn
 from rich.table import Table
 
 from aegan.cli.common import (
+    AllOption,
     ConfigOption,
     DataDirOption,
+    SchedulerOption,
     SetOption,
+    WorkersOption,
     YearOption,
     complete_machine,
     complete_model,
@@ -38,7 +41,7 @@ if TYPE_CHECKING:
 OptionalMachineArg = Annotated[
     str | None,
     typer.Argument(
-        help="Machine type, e.g. fan, ToyCar (case-insensitive); leave it out with --data.",
+        help="Machine type, e.g. fan, ToyCar (case-insensitive); leave it out with --data or --all.",
         show_default=False,
         autocompletion=complete_machine,
     ),
@@ -297,13 +300,20 @@ def train(
         bool | None,
         typer.Option("--compile/--no-compile", help="torch.compile the networks (CUDA only)."),
     ] = None,
+    every: AllOption = False,
+    workers: WorkersOption = None,
+    scheduler: SchedulerOption = None,
 ) -> None:
     """Train a machine type's model, or one on your own data (--data DIR), and save it.
 
     Every epoch is validated on the labelled test set (DCASE dev test, or
     DIR/test); checkpoints go to the run folder after every epoch: Ctrl-C and
-    --resume continue to the same result.
+    --resume continue to the same result. `aegan train --all --year 22` trains
+    every machine type, one task each: one after another here, or on a Dask
+    cluster (--scheduler ADDRESS) whose workers started with `--resources GPU=1`
+    take one task each at a time.
     """
+    from aegan.cli.sweep import wants_sweep
     from aegan.errors import UsageError
     from aegan.model.devices import resolve_devices
     from aegan.training import distributed
@@ -311,6 +321,14 @@ def train(
     from aegan.training.loop import train as train_model
 
     overrides = _overrides(set_, epochs, seed, select, precision, compile_)
+    if wants_sweep(every, workers, scheduler):
+        if data is not None or name is not None or recipe is not None or init is not None:
+            raise UsageError(
+                "--all, --workers and --scheduler train DCASE machine types under default names.",
+                "Leave out --data, --name, --recipe and --init.",
+            )
+        return _train_sweep(machine, year, every, data_dir, config, overrides, resume, gpu,
+                            workers, scheduler)  # fmt: skip
     if data is None:
         if machine is None:
             raise UsageError(
@@ -351,3 +369,21 @@ def train(
         raise typer.Exit(exc.exit_code) from None
     if result is not None:
         _print_result(result, job)
+
+
+def _train_sweep(
+    machine: str | None, year: str, every: bool, data_dir: Path | None, config: Path | None,
+    overrides: list[str], resume: bool, gpu: str | None, workers: int | None,
+    scheduler: str | None,
+) -> None:  # fmt: skip
+    """Each machine type's training as one task holding one GPU slot; a table at the end."""
+    from aegan.cli.score_fleet import worker_device_spec
+    from aegan.cli.sweep import engine_of, run_and_show, sweep_subject
+    from aegan.fleet.machines import train_tasks
+    from aegan.fleet.sweeps import GPU
+
+    engine = engine_of(workers, scheduler)
+    year_, machines, root = sweep_subject(year, machine, every, data_dir)
+    config = None if config is None else config.absolute()
+    tasks = train_tasks(year_, machines, root, config, overrides, resume, worker_device_spec(gpu))
+    run_and_show(f"DCASE {year_} training", "train", tasks, engine, False, resources={GPU: 1})
