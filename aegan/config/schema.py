@@ -29,7 +29,7 @@ from aegan.config.keys import (
 )
 from aegan.config.recipes import recipe, year_defaults
 from aegan.dcase.clips import TRAIN_SETS
-from aegan.dcase.facts import MachineType, parse_year, short_year
+from aegan.dcase.facts import MachineType, edition, parse_year, short_year
 from aegan.errors import ConfigError, did_you_mean
 from aegan.score_names import SCORE_NAMES
 
@@ -65,9 +65,32 @@ SEED_MAX = 2**32 - 1
 """numpy's legacy seeding takes [0, 2**32); torch takes more."""
 
 
+MIX = "mix"
+"""``feat.channel`` value for the mean of all channels (the mono mix librosa makes)."""
+Channel = int | str
+"""``feat.channel``: ``MIX`` or a channel index (0 is the first, the left one)."""
+MAX_CHANNEL = 255
+"""The highest channel index ``feat.channel`` takes (WAV holds at most 65535 channels; no
+recording a model scores has more than a few)."""
+
+
+def _check_channel(key: str, value: Any) -> None:
+    if value == MIX or (isinstance(value, int) and 0 <= value <= MAX_CHANNEL):
+        return
+    raise ConfigError(
+        f"Config key {key!r} must be {MIX!r} (the mean of the channels) or a channel index "
+        f"from 0 to {MAX_CHANNEL}; got {value!r}.",
+        "E.g. --set feat.channel=0 for the first (left) channel, --set feat.channel=mix.",
+    )
+
+
 @dataclass
 class FeatureConfig:
-    """Log-mel settings (docs/method.md section 2); the model input is n_mels x segment_frames."""
+    """Log-mel settings (docs/method.md section 2); the model input is n_mels x segment_frames.
+
+    ``channel`` is what a model hears of a multi-channel recording: the mean of the
+    channels (``mix``) or one of them (DCASE 2026: 0, the near microphone).
+    """
 
     sample_rate: int = _num(16000, 1000, 384000)
     n_fft: int = _num(2048, 2, 65536)
@@ -76,6 +99,7 @@ class FeatureConfig:
     top_db: float = _num(80.0, 0, **POSITIVE)
     segment_frames: int = _num(128, 1, 1024)
     segment_hop: int = _num(1, 1, 1024)
+    channel: Channel = field(default=MIX, metadata=checked(_check_channel))
 
 
 @dataclass
@@ -142,8 +166,12 @@ class Config:
 
 
 def base_config(machine: MachineType) -> Config:
-    """Year defaults plus the machine's recipe (published or borrowed: ``recipes.recipe_origin``)."""
+    """Year defaults plus the machine's recipe (published or borrowed: ``recipes.recipe_origin``).
+
+    An edition of multi-channel clips reads its near microphone (``facts.yaml``).
+    """
     cfg = Config(year=machine.year, machine=machine.name)
+    cfg.feat.channel = edition(machine.year).microphones.get("near", MIX)
     for key, value in {**year_defaults(machine.year), **recipe(machine)}.items():
         set_key(cfg, key, value)
     return cfg
