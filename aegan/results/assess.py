@@ -101,14 +101,17 @@ def labelled_test_clips(
             "Use --split dev." if "dev" in held else f"{cfg.machine} can be tested once it is.",
         )
     if not clips:
+        archives = edition(cfg.year).archives
+        record = next(a.record for a in archives if a.subset == subset and "test" in a.splits)
         raise DataError(
             f"No {subset} test data for {cfg.machine} (DCASE {cfg.year}) under {root}.",
             f"Download it with `aegan fetch --data {cfg.machine} --year {cfg.short_year} "
-            f"--split {subset}`, or pass --data-dir.",
+            f"--split {subset}` (it is published in Zenodo record {record}), "
+            "or pass --data-dir.",
         )
     if subset == "eval" and any(c.label is None for c in clips):
         folder = ground_truth or ground_truth_folder(root)
-        if folder.is_dir():
+        if ground_truth is not None or folder.is_dir():  # a folder given must hold the labels
             clips = with_ground_truth(clips, read_ground_truth(folder, cfg.year, cfg.machine))
     return clips
 
