@@ -20,6 +20,7 @@ import numpy as np
 
 from aegan import paths
 from aegan.dcase.clips import Clip, discover, is_synthetic, require_root
+from aegan.dcase.decisions import DecisionFigures, decision_figures, decisions_record
 from aegan.dcase.evaluation import Evaluation
 from aegan.dcase.facts import edition
 from aegan.dcase.folders import OWN_SUBSET, OwnData, relative_name
@@ -51,6 +52,7 @@ class Assessment:
     files: list[Path]
     synthetic: bool = False  # made by aegan.synth.dataset: not comparable with the paper
     data: Path | None = None  # the own data folder tested on (None: a DCASE test set)
+    decision_figures: list[DecisionFigures] | None = None  # None for an unlabelled eval set
 
     @property
     def chosen(self) -> str:
@@ -79,6 +81,11 @@ class Assessment:
                 else None
             ),
             "evaluation": self.evaluation.to_dict() if self.evaluation else None,
+            "decisions": (
+                decisions_record(self.decision_figures, self.chosen, det.threshold())
+                if self.decision_figures is not None
+                else None
+            ),
         }
 
 
@@ -170,8 +177,9 @@ def _assessed(
     decisions = detector.decide(scores.column(detector.score_name))
     folder = Path(out_dir) if out_dir else paths.results_dir() / (detector.name or "model") / subset
     result = Assessment(
-        detector, subset, clips, scores, decisions, evaluation, folder, [], synthetic, data
-    )
+        detector, subset, clips, scores, decisions, evaluation, folder, [], synthetic, data,
+        decision_figures(clips, decisions) if labelled else None,
+    )  # fmt: skip
     result.files = write_results(result)
     return result
 
