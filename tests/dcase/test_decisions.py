@@ -19,12 +19,12 @@ EPS = sys.float_info.epsilon
 
 
 def test_figures_by_hand_per_section_and_domain():
-    # section 00 source: labels 1 1 0 0 0, decided 1 0 1 0 0 -> tp 1, fp 1, fn 1, tn 2
+    # section 00 source: labels 1 1 0 0 0, decided 1 0 1 1 0 -> tp 1, fp 2, fn 1, tn 1
     # section 00 target: labels 1 0, decided 0 0          -> nothing decided: precision 0, F1 0
     # section 01 source: labels 1 0, decided 1 0          -> perfect
     rows = [
         ("00", "source", 1, 1), ("00", "source", 1, 0), ("00", "source", 0, 1),
-        ("00", "source", 0, 0), ("00", "source", 0, 0), ("00", "target", 1, 0),
+        ("00", "source", 0, 1), ("00", "source", 0, 0), ("00", "target", 1, 0),
         ("00", "target", 0, 0), ("01", "source", 1, 1), ("01", "source", 0, 0),
     ]  # fmt: skip
     clips = [
@@ -34,12 +34,13 @@ def test_figures_by_hand_per_section_and_domain():
     figures = decision_figures(clips, np.array([decided for *_, decided in rows]))
     got = {(f.group, f.domain): (f.precision, f.recall, f.f1, f.n_clips) for f in figures}
     assert list(got) == [("00", "source"), ("00", "target"), ("01", "source")]
-    assert got[("00", "source")] == pytest.approx((1 / 2, 1 / 2, 1 / 2, 5), abs=1e-15)
+    f1 = 2 * (1 / 3) * (1 / 2) / (1 / 3 + 1 / 2)  # = 0.4
+    assert got[("00", "source")] == pytest.approx((1 / 3, 1 / 2, f1, 5), abs=1e-15)
     assert got[("00", "target")] == (0.0, 0.0, 0.0, 2)
     assert got[("01", "source")] == pytest.approx((1.0, 1.0, 1.0, 2), abs=1e-15)
     tp_fp_fn_tn = [(f.true_positives, f.false_positives, f.false_negatives, f.true_negatives)
                    for f in figures]  # fmt: skip
-    assert tp_fp_fn_tn == [(1, 1, 1, 2), (0, 0, 1, 1), (1, 0, 0, 1)]
+    assert tp_fp_fn_tn == [(1, 2, 1, 1), (0, 0, 1, 1), (1, 0, 0, 1)]
 
 
 def _rows(path: Path) -> dict[str, str]:
