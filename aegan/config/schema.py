@@ -10,13 +10,14 @@ dotted keys and YAML reading are ``aegan.config.keys``; user-level settings
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from aegan.config import original
 from aegan.config.keys import (
     Check,
     checked,
@@ -199,23 +200,42 @@ def load_config(
     machine: str,
     config_file: Path | None = None,
     overrides: Iterable[str] = (),
+    notes: Callable[[str], None] | None = None,
 ) -> Config:
     """The effective config of a command: defaults, recipe, --config, then --set.
 
     ``year`` and ``machine`` are parsed here (``22``, ``"toycar"``), as a user gives them.
     """
-    return apply_sources(base_config(MachineType.parse(year, machine)), config_file, overrides)
+    machine_type = MachineType.parse(year, machine)
+    return apply_sources(base_config(machine_type), config_file, overrides, notes)
 
 
-def apply_sources(cfg: Config, config_file: Path | None, overrides: Iterable[str]) -> Config:
-    """A --config file, then each --set in order, applied to ``cfg``; then checked."""
+def apply_sources(
+    cfg: Config,
+    config_file: Path | None,
+    overrides: Iterable[str],
+    notes: Callable[[str], None] | None = None,
+) -> Config:
+    """A --config file, then each --set in order, applied to ``cfg``; then checked.
+
+    The file may be one of the original AEGAN-AD code (``config.original``); what
+    it holds that aegan does not use is told to ``notes``, one sentence each.
+    """
     if config_file is not None:
-        apply(cfg, flatten(read_yaml(config_file)), f"Config file {config_file}")
+        source = f"Config file {config_file}"
+        values, unused = original.translate(read_yaml(config_file), source)
+        apply(cfg, values, source)
+        for note in unused:
+            (notes or _ignore)(note)
     for text in overrides:
         key, value = parse_override(text)
         apply(cfg, {key: value}, "--set")
     validate(cfg)
     return cfg
+
+
+def _ignore(_note: str) -> None:
+    """Notes nobody asked for."""
 
 
 def config_from_dict(data: Mapping[str, Any]) -> Config:
