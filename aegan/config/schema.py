@@ -31,7 +31,7 @@ from aegan.config.keys import (
 from aegan.config.recipes import recipe, year_defaults
 from aegan.dcase.clips import TRAIN_SETS
 from aegan.dcase.facts import MachineType, edition, parse_year, short_year
-from aegan.errors import ConfigError, did_you_mean
+from aegan.errors import ConfigError, UsageError, did_you_mean
 from aegan.score_names import SCORE_NAMES
 
 NORMS = ("ln", "bn", "in")
@@ -182,9 +182,14 @@ def apply(cfg: Config, values: Mapping[str, Any], source: str) -> Config:
     """Apply dotted-key values (from a file or --set) to a config."""
     for key, value in values.items():
         if key in ("year", "machine"):
-            given = (
-                parse_year(value) if key == "year" else MachineType.parse(cfg.year, str(value)).name
-            )
+            try:
+                given = (
+                    parse_year(value)
+                    if key == "year"
+                    else MachineType.parse(cfg.year, str(value)).name
+                )
+            except UsageError as exc:
+                raise ConfigError(f"{source}: {exc.message}", exc.hint) from None
             if given != getattr(cfg, key):
                 raise ConfigError(
                     f"{source} is for {key} {value!r}, but this command is for {getattr(cfg, key)!r}.",
