@@ -124,3 +124,12 @@ def test_a_model_of_channel_1_hears_the_far_channel_and_refuses_a_mono_file(
         far.timeline(near_path)
     with pytest.raises(AudioError, match="has 1 channel"):
         far.score(samples[0].copy())
+
+
+def test_config_show_states_the_channel(runner):
+    from aegan.cli import app
+
+    for year, shown in (("26", "channel: 0"), ("22", "channel: mix")):
+        result = runner.invoke(app, ["config", "show", "fan", "--year", year])
+        assert result.exit_code == 0, result.output
+        assert shown in result.stdout
