@@ -46,6 +46,11 @@ def sander26_without_labels(ws: Workspace) -> None:
     _install_variant(ws, "sander-small", year=2026, machine="Sander")
 
 
+def sander26_model_without_data(ws: Workspace) -> None:
+    (ws.tmp / "data" / "dev_data").mkdir(parents=True)
+    _install_variant(ws, "sander-small", year=2026, machine="Sander")
+
+
 # fmt: off
 CASES = [
     Case("score: a mono file for a model of channel 1",
@@ -73,6 +78,12 @@ CASES = [
          r"ground_truth_data/ground_truth_Sander_section_00_test\.csv is missing(.|\n)*"
          r"not published yet(.|\n)*--ground-truth DIR",
          sander26_without_labels),
+    Case("test: the 2026 eval test set not downloaded",
+         ["test", "Sander", "--year", "26", "--split", "eval", "--model", "sander-small",
+          "--gpu", "cpu", "--data-dir", "{tmp}/data"], 1,
+         r"No eval test data for Sander \(DCASE 2026\)(.|\n)*aegan fetch --data Sander --year 26 "
+         r"--split eval` \(it is published in Zenodo record 20437238\)",
+         sander26_model_without_data),
 ]
 # fmt: on
 
