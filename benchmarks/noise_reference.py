@@ -33,12 +33,12 @@ import numpy as np
 import soundfile as sf
 import torch
 
+from aegan.calibration.calibrate import calibrate
 from aegan.config.schema import Config, load_config
 from aegan.dcase.clips import Clip, discover
 from aegan.dcase.metrics import evaluate
 from aegan.features.cache import FeatureSet, combined_scaler
 from aegan.features.logmel import MelTransform
-from aegan.model.calibration import calibrate
 from aegan.model.nets import Discriminator, Generator
 from aegan.score_names import SCORE_NAMES
 from aegan.synth.dataset import SynthSpec, write_dataset

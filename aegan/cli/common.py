@@ -158,13 +158,14 @@ GpuOption = Annotated[
     typer.Option(
         "--gpu",
         "-g",
-        help="Device: a GPU index (0), several (0,1; training only) or cpu. Default: the first GPU if any.",
+        help="Device: a GPU index (0), several (0,1; training only) or cpu. "
+        "Default: the device setting (aegan config set device ...; auto: the first GPU if any).",
     ),
 ]
 
 
 def complete_model(incomplete: str) -> list[str]:
-    from aegan.model.registry import PUBLISHED, local_names
+    from aegan.bundles.registry import PUBLISHED, local_names
 
     names = dict.fromkeys([m.name for m in PUBLISHED] + local_names())
     return [n for n in names if n.lower().startswith(incomplete.lower())]
@@ -208,11 +209,3 @@ def load_config(
 def set_home(home: Path | None) -> None:
     if home is not None:
         os.environ["AEGAN_HOME"] = str(home.expanduser().resolve())
-
-
-def human_bytes(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if abs(n) < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} GB"  # pragma: no cover

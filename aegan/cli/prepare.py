@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
+import typer
 from rich.table import Table
 
+from aegan.byte_sizes import format_bytes
 from aegan.cli.common import (
     ConfigOption,
     DataDirOption,
@@ -15,7 +17,6 @@ from aegan.cli.common import (
     SetOption,
     YearOption,
     console,
-    human_bytes,
     load_config,
     print_json,
     progress_bars,
@@ -73,7 +74,7 @@ def _summary_table(title: str, rows: list[dict]) -> Table:
         time_text = "cached" if row["cached"] else f"{row['seconds']:.1f} s"
         table.add_row(
             row["set"], str(row["clips"]), " ".join(row["groups"]), domain_text, label_text,
-            f"{row['frames']:,}", human_bytes(row["cache_bytes"]), time_text,
+            f"{row['frames']:,}", format_bytes(row["cache_bytes"]), time_text,
         )  # fmt: skip
     return table
 
@@ -83,7 +84,13 @@ def prepare(
     machine: MachineArg,
     year: YearOption = "22",
     data_dir: DataDirOption = None,
-    train_set: str | None = None,
+    train_set: Annotated[
+        str | None,
+        typer.Option(
+            help="Which training clips to prepare: dev (dev_data train), eval (eval_data train) "
+            "or deval (both). Default: the recipe's train_set."
+        ),
+    ] = None,
     config: ConfigOption = None,
     set_: SetOption = None,
     json_out: JsonOption = False,

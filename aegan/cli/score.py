@@ -25,7 +25,7 @@ from aegan.cli.common import (
 from aegan.cli.score_render import print_timelines, timeline_rows
 
 if TYPE_CHECKING:
-    from aegan.model.recordings import RecordingScore
+    from aegan.detector.file_scoring import RecordingScore
 
 EXIT_UNREADABLE = 1
 EXIT_ANOMALY = 3
@@ -159,10 +159,10 @@ def score(
     files scored, 1 some file could not be read (the others are still scored),
     3 with --fail-on-anomaly when any file (or window) is anomalous, 2 a usage error.
     """
-    from aegan.cli.devices import load_detector
+    from aegan.detector.detector import Detector
+    from aegan.detector.file_scoring import score_recordings
     from aegan.features.audio import find_audio_files
     from aegan.features.stream import check_hop
-    from aegan.model.recordings import score_recordings
     from aegan.score_names import score_index
 
     if json_out and csv_out:
@@ -174,7 +174,7 @@ def score(
     if hop is not None:
         check_hop(hop)
     files = find_audio_files(inputs)
-    detector = load_detector(model, gpu, precision)
+    detector = Detector.load(model, device=gpu, precision=precision)
     name = score_name or detector.score_name
     mode = True if timeline else False if whole else None
     with progress_bars(transient=True) as progress:

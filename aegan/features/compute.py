@@ -6,7 +6,7 @@ write it into its own columns of a memory-mapped array (soundfile, scipy's FFT,
 numpy's matrix products and copies all release the GIL, so the threads run on
 every core), while this thread checks the clips in order and reports progress:
 memory use does not grow with the number of clips, and no torch is imported. The clips' temporaries are reused from the
-heap (aegan/memory.py) instead of being faulted in anew for every clip, and
+heap (aegan/allocator.py) instead of being faulted in anew for every clip, and
 the BLAS library computes each small mel product on the calling thread
 (``one_blas_thread``).
 """
@@ -24,13 +24,13 @@ from typing import TypeVar
 import numpy as np
 
 from aegan import paths
+from aegan.allocator import reused_host_memory
 from aegan.config.schema import Channel, FeatureConfig
 from aegan.dcase.clips import Clip
 from aegan.errors import DataError
 from aegan.features.audio import AudioInfo, probe, read_audio, require_channel
 from aegan.features.logmel import MelTransform, frame_count, one_blas_thread
 from aegan.features.segments import require_one_segment
-from aegan.memory import reused_host_memory
 from aegan.progress import Progress, no_progress
 
 _T = TypeVar("_T")

@@ -16,10 +16,10 @@ import soundfile as sf
 from aegan.config.keys import to_dict
 from aegan.config.schema import MIX, config_from_dict, load_config
 from aegan.dcase.clips import Clip
+from aegan.detector.detector import Detector
+from aegan.detector.localize import localize_file
 from aegan.errors import AudioError, ConfigError
 from aegan.features.cache import cache_key, load_or_compute
-from aegan.model.detector import Detector
-from aegan.model.localize import localize_file
 from aegan.synth.sound import synthesize_pcm16
 from tests.conftest import SMALL_NET
 

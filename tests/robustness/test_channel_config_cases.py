@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 
 from aegan import paths
-from aegan.model.detector import Detector
+from aegan.detector.detector import Detector
 from aegan.synth.dataset import SynthSpec, write_dataset
 from tests.robustness.corpus import Case, Workspace, corpus_test, write_wav
 
