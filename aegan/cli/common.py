@@ -219,7 +219,11 @@ def load_config(
     year: str, machine: str, config_file: Path | None, overrides: list[str] | None
 ) -> config_mod.Config:
     """The effective config of --year, MACHINE, --config and --set (parsed there)."""
-    return config_mod.load_config(year, machine, config_file, overrides or [])
+
+    def note(text: str) -> None:
+        err_console.print(f"[yellow]Note:[/] {text}", highlight=False, soft_wrap=True)
+
+    return config_mod.load_config(year, machine, config_file, overrides or [], note)
 
 
 def set_home(home: Path | None) -> None:

@@ -180,7 +180,7 @@ def score(
 ) -> None:
     """Score recordings with a model: anomaly score, threshold and decision per file.
 
-    Files are read at any sample rate and mixed to mono; each must last at least
+    Files are read at any sample rate, of the model's channel (feat.channel); each must last at least
     one model input (about 4 s at full size). A file longer than 1.5 model clips
     (the training clips' length) is scored as a timeline: a score and decision per
     clip-long window, the file's row showing its worst window. Exit codes: 0 all

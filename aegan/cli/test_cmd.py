@@ -73,7 +73,28 @@ def groups_table(evaluation: Evaluation, score: str) -> Table:
     return table
 
 
-def render(result: Assessment) -> None:
+def decisions_table(result: Assessment) -> Table:
+    """Precision, recall and F1 of the decisions per section and domain (the 2024 evaluator's)."""
+    kind = edition(result.detector.cfg.year).group_kind
+    table = Table(
+        title=f"Decisions ({result.chosen} > {result.detector.threshold():.4g}) per {kind} "
+        "and domain",
+        title_justify="left",
+    )
+    for header in (kind, "domain", "clips", "TP", "FP", "FN", "TN"):
+        table.add_column(header, justify="left" if header in (kind, "domain") else "right")
+    for header in ("precision", "recall", "F1"):
+        table.add_column(header, justify="right")
+    for item in result.decision_figures or ():
+        counts = (item.true_positives, item.false_positives, item.false_negatives)
+        table.add_row(
+            item.group, item.domain, str(item.n_clips), *map(str, counts),
+            str(item.true_negatives), *map(as_percent, (item.precision, item.recall, item.f1)),
+        )  # fmt: skip
+    return table
+
+
+def render(result: Assessment, decisions: bool = False) -> None:
     det = result.detector
     subject = (
         f"{det.cfg.machine} (DCASE {det.cfg.year}), model {det.name}, {result.subset} test set"
@@ -88,6 +109,8 @@ def render(result: Assessment) -> None:
     else:
         console.print(scores_table(result.evaluation, result.chosen, subject))
         console.print(groups_table(result.evaluation, result.chosen))
+        if decisions:
+            console.print(decisions_table(result))
         if det.provenance.chosen_on_test_labels:
             console.print(
                 "[yellow]Note:[/] this model's epoch and score were selected on "
@@ -144,6 +167,13 @@ def test(
             "--out", "-o", help="Results folder (default: in the cache).", file_okay=False
         ),
     ] = None,
+    decisions: Annotated[
+        bool,
+        typer.Option(
+            "--decisions",
+            help="Also show precision, recall and F1 of the decisions per section and domain.",
+        ),
+    ] = False,
     precision: PrecisionOption = "fp32",
     gpu: GpuOption = None,
     json_out: JsonOption = False,
@@ -201,7 +231,7 @@ def test(
     if json_out:
         print_json({**result.to_dict(), "files": [str(p) for p in result.files]})
     else:
-        render(result)
+        render(result, decisions)
 
 
 def _test_sweep(

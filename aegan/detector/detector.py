@@ -170,7 +170,8 @@ class Detector:
     ) -> np.ndarray:
         """The raw dB log-mel of a file or waveform, checked to give at least one segment."""
         what = what or describe(item)
-        wave = waveform(item, sample_rate, self.cfg.feat.sample_rate, what)
+        feat = self.cfg.feat
+        wave = waveform(item, sample_rate, feat.sample_rate, what, feat.channel)
         return self.checked_spectrogram(wave, what)
 
     def score(
@@ -182,7 +183,7 @@ class Detector:
     ) -> float | np.ndarray:
         """Anomaly score of one recording (a float), or of a list of them (an array).
 
-        A recording is a file path (any rate, mixed to mono) or an array of
+        A recording is a file path (any rate; the channel ``feat.channel``) or an array of
         samples at ``sample_rate`` (default: the model's): float, or integer
         scaled to [-1, 1]; mono (N,) or one multi-channel recording
         (channels, N). Higher means more anomalous; compare with

@@ -173,17 +173,17 @@ def localize_file(
     end: float | None = None,
     batch_size: int = 256,
 ) -> Localization:
-    """The maps of an audio file (any rate, mixed to mono); AudioError if it cannot be used.
+    """The maps of an audio file (any rate; the model's ``feat.channel``); AudioError if unusable.
 
     ``start``/``end`` (s) map only that stretch of a long recording, read and
     turned into a spectrogram as the same stretch cut out as a clip would be
     (docs/method.md section 13); the time axis stays the recording's.
     """
-    rate = detector.cfg.feat.sample_rate
+    rate, channel = detector.cfg.feat.sample_rate, detector.cfg.feat.channel
     if start is None and end is None:
-        wave, source = read_audio(path, rate), str(path)
+        wave, source = read_audio(path, rate, channel=channel), str(path)
     else:
-        wave = read_part(Path(path), rate, start, end)
+        wave = read_part(Path(path), rate, start, end, channel)
         source = f"{path} from {start or 0:g} s" + ("" if end is None else f" to {end:g} s")
     require_usable(wave, source)
     spectrogram = detector.log_mel([wave])[0]

@@ -105,10 +105,10 @@ def score_timeline(
     feat = detector.cfg.feat
     seconds = detector.clip_seconds
     hop = seconds if hop is None else hop
-    plan = plan_windows(Path(path), feat.sample_rate, seconds, hop, start, end)
+    plan = plan_windows(Path(path), feat.sample_rate, seconds, hop, start, end, feat.channel)
     result = Timeline(Path(path), name, detector.threshold(name), seconds, hop)
     done, reasons = 0, set()
-    for starts, waves in read_windows(plan, feat.sample_rate, WINDOWS_PER_BATCH):
+    for starts, waves in read_windows(plan, feat.sample_rate, WINDOWS_PER_BATCH, feat.channel):
         windows = _score_batch(detector, plan, starts, waves, name, batch_size, reasons)
         result.windows.extend(windows)
         done += len(starts)

@@ -3,7 +3,8 @@
 An item is a path (read as ``features.audio`` reads files) or a NumPy array:
 float samples as they are, integer samples scaled to [-1, 1] as a WAV reader
 scales them (int16 / 32768, uint8 centred on 128), mono ``(N,)`` or one
-multi-channel recording ``(channels, N)`` mixed to mono. Anything else is a
+multi-channel recording ``(channels, N)``, of which the model hears what a file
+would give it (``feat.channel``: the mix, or one channel). Anything else is a
 clear ``DataError`` naming the item, never a silent reinterpretation.
 """
 
@@ -14,8 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
+from aegan.config.schema import MIX, Channel
 from aegan.errors import DataError, UsageError
-from aegan.features.audio import read_audio, resample, unusable_reason
+from aegan.features.audio import pick_channel, read_audio, resample, unusable_reason
 
 Item = str | Path | np.ndarray
 """One recording: a file path, or samples."""
@@ -69,11 +71,13 @@ def to_float(samples: np.ndarray, what: str) -> np.ndarray:
     )
 
 
-def to_mono(samples: np.ndarray, what: str) -> np.ndarray:
-    """(N,) as is; (channels, N) averaged over channels, as files are mixed to mono."""
+def to_mono(samples: np.ndarray, what: str, channel: Channel = MIX) -> np.ndarray:
+    """(N,) as is; of (channels, N) the channel a file gives (``pick_channel``)."""
     if samples.ndim == 1:
-        return samples
+        return pick_channel(samples[:, None], channel, what)
     if samples.ndim == 2 and samples.shape[0] <= min(MAX_CHANNELS, samples.shape[1]):
+        if channel != MIX:
+            return pick_channel(samples.T, channel, what)
         return samples.mean(axis=0, dtype=np.float64).astype(np.float32)
     raise DataError(
         f"{what} has shape {samples.shape}; a recording is (N,) or (channels, N).",
@@ -94,24 +98,26 @@ def require_usable(samples: np.ndarray, what: str) -> None:
         raise unusable(what, reason)
 
 
-def array_waveform(samples: np.ndarray, what: str) -> np.ndarray:
+def array_waveform(samples: np.ndarray, what: str, channel: Channel = MIX) -> np.ndarray:
     """A mono float32 waveform from an array in any of the accepted forms, checked."""
     samples = np.asarray(samples)
-    mono = to_mono(to_float(samples, what), what)
+    mono = to_mono(to_float(samples, what), what, channel)
     require_usable(mono, what)
     return np.ascontiguousarray(mono, dtype=np.float32)
 
 
-def waveform(item: Item, sample_rate: int | None, model_rate: int, what: str) -> np.ndarray:
-    """The mono float32 waveform of an item at ``model_rate``; arrays are at ``sample_rate``."""
+def waveform(
+    item: Item, sample_rate: int | None, model_rate: int, what: str, channel: Channel = MIX
+) -> np.ndarray:
+    """The float32 waveform of an item's ``channel`` at ``model_rate``; arrays at ``sample_rate``."""
     if isinstance(item, (str, Path)):
-        return read_audio(item, model_rate)
+        return read_audio(item, model_rate, channel=channel)
     if not isinstance(item, np.ndarray):
         raise DataError(
             f"{what} is a {type(item).__name__}; a recording is a file path or a NumPy array.",
             "Pass numpy.asarray(samples), or a list of paths or arrays.",
         )
-    wave = array_waveform(item, what)
+    wave = array_waveform(item, what, channel)
     if sample_rate is not None and sample_rate != model_rate:
         wave = resample(wave, sample_rate, model_rate)
     return wave

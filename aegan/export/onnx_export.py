@@ -139,6 +139,7 @@ def sidecar_arrays(detector: Detector) -> dict[str, np.ndarray]:
         "threshold": detector.threshold(),
         "scaler": {"max": detector.scaler.max, "min": detector.scaler.min},
         "sample_rate": cfg.feat.sample_rate,
+        "channel": cfg.feat.channel,  # what a caller feeds of a multi-channel recording
         "n_fft": cfg.feat.n_fft,
         "hop_length": cfg.feat.hop_length,
         "top_db": cfg.feat.top_db,

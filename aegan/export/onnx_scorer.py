@@ -125,7 +125,11 @@ class OnnxScorer:
         return float(self.meta["threshold"])
 
     def spectrogram(self, wave: np.ndarray) -> np.ndarray:
-        """The dB log-mel of a mono waveform at the model's sample rate (``meta['sample_rate']``)."""
+        """The dB log-mel of a waveform at the model's rate (``meta['sample_rate']``).
+
+        Of a multi-channel recording, pass the channel ``meta['channel']`` names (or the
+        mean of the channels where it is ``"mix"``), as the model was trained on.
+        """
         return log_mel(wave, self.arrays["mel_basis"], self.meta)
 
     def segment_outputs(self, spectrogram: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -16,7 +16,7 @@ from pathlib import Path
 from aegan.bundles.registry import published
 from aegan.config.keys import flatten, set_key, to_dict
 from aegan.config.recipes import recipe, year_defaults
-from aegan.config.schema import Config, apply_sources, base_config
+from aegan.config.schema import MIX, Config, apply_sources, base_config
 from aegan.dcase.clips import Clip
 from aegan.dcase.facts import MachineType, edition
 from aegan.detector.detector import Detector
@@ -77,6 +77,7 @@ def own_config(
     keeps the last epoch and the recipe's score unless --select says otherwise.
     """
     cfg = recipe_config(recipe_name, init)
+    cfg.feat.channel = MIX  # an own recording's channels are whatever its recorder made
     if not data.has_test:
         cfg.train.select = "last"
     return apply_sources(cfg, config_file, overrides)

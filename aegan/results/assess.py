@@ -22,6 +22,7 @@ from aegan import paths
 from aegan.bundles.provenance import now_iso
 from aegan.bundles.registry import default_model, published_for
 from aegan.dcase.clips import Clip, discover, is_synthetic, require_root
+from aegan.dcase.decisions import DecisionFigures, decision_figures, decisions_record
 from aegan.dcase.evaluation import Evaluation
 from aegan.dcase.facts import edition
 from aegan.dcase.ground_truth import ground_truth_folder, read_ground_truth, with_ground_truth
@@ -51,6 +52,7 @@ class Assessment:
     files: list[Path]
     synthetic: bool = False  # made by aegan.synth.dataset: not comparable with the paper
     data: Path | None = None  # the own data folder tested on (None: a DCASE test set)
+    decision_figures: list[DecisionFigures] | None = None  # None for an unlabelled eval set
 
     @property
     def chosen(self) -> str:
@@ -79,6 +81,11 @@ class Assessment:
                 else None
             ),
             "evaluation": self.evaluation.to_dict() if self.evaluation else None,
+            "decisions": (
+                decisions_record(self.decision_figures, self.chosen, det.threshold())
+                if self.decision_figures is not None
+                else None
+            ),
         }
 
 
@@ -101,14 +108,17 @@ def labelled_test_clips(
             "Use --split dev." if "dev" in held else f"{cfg.machine} can be tested once it is.",
         )
     if not clips:
+        archives = edition(cfg.year).archives
+        record = next(a.record for a in archives if a.subset == subset and "test" in a.splits)
         raise DataError(
             f"No {subset} test data for {cfg.machine} (DCASE {cfg.year}) under {root}.",
             f"Download it with `aegan fetch --data {cfg.machine} --year {cfg.short_year} "
-            f"--split {subset}`, or pass --data-dir.",
+            f"--split {subset}` (it is published in Zenodo record {record}), "
+            "or pass --data-dir.",
         )
     if subset == "eval" and any(c.label is None for c in clips):
         folder = ground_truth or ground_truth_folder(root)
-        if folder.is_dir():
+        if ground_truth is not None or folder.is_dir():  # a folder given must hold the labels
             clips = with_ground_truth(clips, read_ground_truth(folder, cfg.year, cfg.machine))
     return clips
 
@@ -198,8 +208,9 @@ def _assessed(
     decisions = detector.decide(scores.column(detector.score_name))
     folder = Path(out_dir) if out_dir else paths.results_dir() / (detector.name or "model") / subset
     result = Assessment(
-        detector, subset, clips, scores, decisions, evaluation, folder, [], synthetic, data
-    )
+        detector, subset, clips, scores, decisions, evaluation, folder, [], synthetic, data,
+        decision_figures(clips, decisions) if labelled else None,
+    )  # fmt: skip
     result.files = write_results(result)
     return result
 
