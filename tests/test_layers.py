@@ -29,6 +29,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("features", "plots"),
     ("model",),
     ("training", "hub", "results", "synth"),
+    ("monitor",),
     ("demo",),
     ("cli", "__main__", "__init__"),
 )
