@@ -176,7 +176,7 @@ class SourceRuntime:
         )  # fmt: skip
         seq = self.state.seq
         self.state.seq += 1
-        self.outputs.audio(pending.start_ts, pending.seconds, pending.wave)
+        self.outputs.audio(seq, pending.file, pending.offset, pending.wave)
         if window.score is None and pending.problem is None:  # too short to score, say
             self.emit(Error(self.name, window.error or "", pending.file))
         elif window.score is None:
@@ -205,13 +205,15 @@ class SourceRuntime:
         if change == "opened":
             day = episode.first.place.start[:10]
             self.alerts_today[day] = self.alerts_today.get(day, 0) + 1
-            self.outputs.alert_opened(episode.first.place.start)
+            self.outputs.alert_opened(episode.first.seq)
             self.emit(AlertOpened(
                 self.name, episode.number, str(self.spec.rule), episode.first.place.start,
                 self.threshold, episode.anomalous, _worst(episode),
             ))  # fmt: skip
         else:
-            snippet = self.outputs.alert_closed(self.name, episode.number, episode.last.place.end)
+            snippet = self.outputs.alert_closed(
+                episode.number, episode.last.seq, episode.first.place.start
+            )
             self.emit(AlertClosed(
                 self.name, episode.number, str(self.spec.rule), episode.first.place.start,
                 episode.last.place.end, self.threshold, episode.anomalous, episode.windows,
