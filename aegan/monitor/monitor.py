@@ -180,7 +180,10 @@ class Monitor:
         if self._stopped:
             return
         self._stopped = True
-        ended = all(g.join(0) for g in self.groups.values())
+        reasons = {
+            name: "ended" if r.finished.is_set() and not r.stopping.is_set() else "stopped"
+            for name, r in self.runtimes.items()
+        }
         self.request_stop()
         if self._heart is not None:
             self._heart.stop()
@@ -188,8 +191,7 @@ class Monitor:
             group.join(timeout)
         for name, runtime in self.runtimes.items():
             runtime.stop_pending()
-            reason = "ended" if ended or runtime.finished.is_set() else "stopped"
-            runtime.emit(SourceEnded(name, reason))
+            runtime.emit(SourceEnded(name, reasons[name]))
             runtime.close()
         for log in self._logs.values():
             log.close()
