@@ -131,6 +131,7 @@ def main() -> None:
     parser.add_argument(
         "--latency-windows", type=int, default=3, help="windows pushed in real time"
     )
+    parser.add_argument("--rounds", type=int, default=2, help="library/loop runs, interleaved")
     args = parser.parse_args()
     detector = full_size_detector()
     print(

@@ -150,11 +150,11 @@ class SourceRuntime:
     def error(self, message: str, file: str | None = None, hint: str | None = None) -> None:
         self.emit(Error(self.name, message, file, hint))
 
-    def file_seen(self, file: str, stamp: list[int]) -> None:
-        """A file needs no scoring (already there at the first start, or unreadable)."""
+    def files_seen(self, stamps: dict[str, list[int]]) -> None:
+        """Files that need no scoring (there at the first start, or unreadable): one state write."""
         with self.lock:
-            self.state.files[file] = stamp
-            if self.state.current == file:
+            self.state.files.update(stamps)
+            if self.state.current in stamps:
                 self.state.current, self.state.current_windows = None, 0
             save_state(self.state_path, self.state)
 

@@ -77,8 +77,7 @@ class FolderReader:
     def run(self, feed: Feed) -> None:
         runtime = feed.runtime
         if not runtime.state_path.exists() and not self.spec.from_start:
-            for path, stamp in self.existing.items():
-                runtime.file_seen(self._key(path), stamp)
+            runtime.files_seen({self._key(p): stamp for p, stamp in self.existing.items()})
         events = _Events()
         observer = self._observe(events)
         try:
