@@ -101,7 +101,7 @@ def one_window_seconds(detector, recording: Path) -> float:
 
 def measure(detector, recording: Path, folder: Path, windows: int, label: str, rounds: int) -> None:
     """Library and loop throughput, interleaved ``rounds`` times (the machine's speed drifts)."""
-    one_window_seconds(detector, recording)  # warm-up
+    library_throughput(detector, recording)  # warm-up: every batch shape of the measured runs
     ratios, loops, identical = [], [], True
     for _ in range(rounds):
         library, expected = library_throughput(detector, recording)

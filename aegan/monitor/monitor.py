@@ -105,8 +105,15 @@ class Monitor:
         for spec in self.specs:
             if spec.model not in self.detectors:
                 self.detectors[spec.model] = self.loader(spec.model)
-        for spec in self.specs:
-            self._add_runtime(spec)
+        try:
+            for spec in self.specs:
+                self._add_runtime(spec)
+        except BaseException:  # a sink that cannot be opened: close what was
+            for runtime in self.runtimes.values():
+                runtime.outputs.close()
+            for log in self._logs.values():
+                log.close()
+            raise
         self._readers = readers
         for group in self.groups.values():
             group.start()
