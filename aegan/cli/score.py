@@ -6,7 +6,7 @@ import csv
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -24,9 +24,6 @@ from aegan.cli.common import (
 )
 from aegan.cli.score_render import print_timelines, timeline_rows
 
-if TYPE_CHECKING:
-    from aegan.model.recordings import RecordingScore
-
 EXIT_UNREADABLE = 1
 EXIT_ANOMALY = 3
 
@@ -35,21 +32,6 @@ def _complete_score(incomplete: str) -> list[str]:
     from aegan.score_names import SCORE_NAMES
 
     return [n for n in SCORE_NAMES if n.lower().startswith(incomplete.lower())]
-
-
-def _rows(outcomes: list[RecordingScore], threshold: float) -> list[dict]:
-    """The library's results as rows; the threshold is shown for unreadable files too."""
-    return [
-        {
-            "file": str(o.result.path),
-            "score": o.result.score,
-            "threshold": threshold,
-            "decision": o.result.decision,
-            "error": o.result.error,
-            "timeline": o.timeline.to_dict() if o.timeline else None,
-        }
-        for o in outcomes
-    ]
 
 
 def _common_parent(rows: list[dict]) -> Path | None:
@@ -162,7 +144,7 @@ def score(
     from aegan.cli.devices import load_detector
     from aegan.features.audio import find_audio_files
     from aegan.features.stream import check_hop
-    from aegan.model.recordings import score_recordings
+    from aegan.model.recordings import recording_rows, score_recordings, scores_document
     from aegan.score_names import score_index
 
     if json_out and csv_out:
@@ -181,7 +163,7 @@ def score(
         outcomes = score_recordings(
             detector, files, timeline=mode, hop=hop, score=name, progress=progress
         )
-    rows = _rows(outcomes, detector.threshold(name))
+    rows = recording_rows(outcomes, detector.threshold(name))
     if plot is not None:
         from aegan.results.maps import timeline_pictures
 
@@ -189,7 +171,7 @@ def score(
         for picture in timeline_pictures(timelines, plot, detector.name or model):
             err_console.print(f"Timeline picture: {picture}", highlight=False)
     if json_out:
-        print_json({"model": detector.name, "score": name, "files": rows})
+        print_json(scores_document(detector.name, name, rows))
     elif csv_out:
         _write_csv(rows)
     else:
