@@ -29,6 +29,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("features", "plots"),
     ("model",),
     ("training", "hub", "results", "synth"),
+    ("monitor", "fleet"),
+    ("serve",),
     ("demo",),
     ("cli", "__main__", "__init__"),
 )
