@@ -16,6 +16,7 @@ import pytest
 from aegan.model.detector import Detector
 from aegan.serve.config import ServeConfig
 from aegan.serve.server import Server
+from aegan.serve.service import Loader
 
 TOKEN = "test-token-0123456789abcdef"
 START_SECONDS = 30
@@ -42,11 +43,13 @@ def _free_socket() -> socket.socket:
 
 
 @contextmanager
-def running(config: ServeConfig, *, wait_ready: bool = True) -> Iterator[Running]:
+def running(
+    config: ServeConfig, *, loader: Loader = Detector.load, wait_ready: bool = True
+) -> Iterator[Running]:
     """The service started on a socket of its own; stopped, and its thread joined, after."""
     sock = _free_socket()
     port = sock.getsockname()[1]
-    server = Server(replace(config, port=port), Detector.load, log_level="warning")
+    server = Server(replace(config, port=port), loader, log_level="warning")
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{port}"
@@ -72,8 +75,29 @@ def service(small_bundle) -> Iterator[Running]:
         yield served
 
 
+class Gate:
+    """Holds the scoring worker inside its network pass until opened: a deterministic busy
+    service. ``entered`` is set once a batch waits at the gate."""
+
+    def __init__(self) -> None:
+        self.entered = threading.Event()
+        self.opened = threading.Event()
+
+    def loader(self, spec: str) -> Detector:
+        detector = Detector.load(spec)
+        passes = detector.score_spectrograms
+
+        def held(*args, **kwargs):
+            self.entered.set()
+            assert self.opened.wait(START_SECONDS), "the test never opened the gate"
+            return passes(*args, **kwargs)
+
+        detector.score_spectrograms = held
+        return detector
+
+
 @pytest.fixture
-def guarded(small_bundle) -> Iterator[Running]:
-    """The service with a token."""
-    with running(ServeConfig(models=(str(small_bundle),), token=TOKEN)) as served:
-        yield served
+def gate() -> Iterator[Gate]:
+    held = Gate()
+    yield held
+    held.opened.set()  # a failing test must not leave the worker waiting
