@@ -3,7 +3,7 @@
 "use strict";
 
 const SVG = "http://www.w3.org/2000/svg";
-const BOX = { width: 600, height: 240, left: 48, right: 10, top: 10, bottom: 26 };
+const BOX = { width: 600, height: 240, left: 48, right: 14, top: 10, bottom: 26 };
 
 function svgElement(name, attributes, text) {
   const element = document.createElementNS(SVG, name);
@@ -28,7 +28,8 @@ function drawChart(svg, points, threshold, alerts = [], label = "s") {
     svg.append(svgElement("text", { x: BOX.left, y: BOX.height / 2, class: "tick" }, "no windows yet"));
     return;
   }
-  const [t0, t1] = niceRange(Math.min(...times), Math.max(...times));
+  const tLow = Math.min(...times), tHigh = Math.max(...times);
+  const [t0, t1] = tHigh > tLow ? [tLow, tHigh] : [tLow - 1, tLow + 1];
   const [y0, y1] = niceRange(Math.min(...values), Math.max(...values));
   const plotW = BOX.width - BOX.left - BOX.right, plotH = BOX.height - BOX.top - BOX.bottom;
   const x = (t) => BOX.left + ((t - t0) / (t1 - t0)) * plotW;
@@ -42,8 +43,8 @@ function drawChart(svg, points, threshold, alerts = [], label = "s") {
   for (const v of [y0, (y0 + y1) / 2, y1]) {
     svg.append(svgElement("text", { class: "tick", x: BOX.left - 4, y: y(v) + 4, "text-anchor": "end" }, v.toPrecision(3)));
   }
-  for (const t of [t0, t1]) {
-    svg.append(svgElement("text", { class: "tick", x: x(t), y: BOX.height - 6, "text-anchor": "middle" }, `${t.toFixed(1)} ${label}`));
+  for (const [t, anchor] of [[t0, "start"], [t1, "end"]]) {
+    svg.append(svgElement("text", { class: "tick", x: x(t), y: BOX.height - 6, "text-anchor": anchor }, `${t.toFixed(1)} ${label}`));
   }
   if (Number.isFinite(threshold)) {
     svg.append(svgElement("line", { class: "threshold", x1: BOX.left, x2: BOX.left + plotW, y1: y(threshold), y2: y(threshold) }));
