@@ -123,30 +123,52 @@ def score_timeline(
 def _score_batch(
     detector, plan, starts, waves, name: str, batch_size: int, reasons: set[str]
 ) -> list[Window]:
-    """Score one batch of windows together; unusable windows get their reason instead.
+    """Score one batch of windows of a file together; unusable windows get their reason instead.
 
     Non-finite samples make the whole recording unusable, as they make a file
     (features/audio.py); a silent stretch only its windows. ``reasons`` collects
     why windows were unusable.
     """
     spans = [(plan.seconds(int(s)), plan.seconds(int(s) + plan.length)) for s in starts]
+    whats = [f"{plan.info.path} from {begin:.2f} s to {finish:.2f} s" for begin, finish in spans]
     errors: list[str | None] = []
-    spectrograms = []
-    for (begin, finish), wave in zip(spans, waves, strict=True):
-        what = f"{plan.info.path} from {begin:.2f} s to {finish:.2f} s"
+    for what, wave in zip(whats, waves, strict=True):
         reason = unusable_reason(wave)
         if reason == NON_FINITE:
             raise unusable(str(plan.info.path), reason)
         if reason is not None:
             reasons.add(reason)
-            errors.append(unusable(what, reason).message)
+        errors.append(None if reason is None else unusable(what, reason).message)
+    windows = score_windows(detector, spans, waves, whats, errors, name, batch_size)
+    reasons.update(w.error for w, e in zip(windows, errors, strict=True) if e is None and w.error)
+    return windows
+
+
+def score_windows(
+    detector: Detector,
+    spans: list[tuple[float, float]],
+    waves: list[np.ndarray],
+    whats: list[str],
+    errors: list[str | None],
+    name: str,
+    batch_size: int = TIMELINE_BATCH_SIZE,
+) -> list[Window]:
+    """Score the windows whose ``errors`` entry is None in one go; the others keep their error.
+
+    The one path from window waveforms (mono, the model's rate) to scores and
+    decisions, shared by timelines and the monitor (``aegan watch``): windows of
+    several recordings may be scored together. ``whats`` name the windows in
+    messages; a window too short to score gets that message as its error.
+    """
+    errors = list(errors)
+    spectrograms = []
+    for index, (what, wave) in enumerate(zip(whats, waves, strict=True)):
+        if errors[index] is not None:
             continue
         try:
             spectrograms.append(detector.checked_spectrogram(wave, what))
-            errors.append(None)
         except AeganError as exc:  # too short to score: the last window of a stretch, say
-            reasons.add(exc.message)
-            errors.append(exc.message)
+            errors[index] = exc.message
     values = iter(np.empty(0))
     if spectrograms:
         column = detector.score_spectrograms(spectrograms, batch_size=batch_size).column(name)
