@@ -17,6 +17,8 @@ from aegan.serve.page import ASSETS, CONTENT_SECURITY, page_text
 from aegan.serve.scoring import score_upload
 from aegan.serve.security import TokenGate, sign_in
 from aegan.serve.service import NotReady, Service, UnknownModel
+from aegan.serve.watch_routes import NotWatching, add_watch_routes
+from aegan.serve.watching import UnknownSource
 
 API_VERSION = "v1"
 
@@ -38,6 +40,7 @@ def create_app(service: Service) -> FastAPI:
     )
     app.state.service = service
     _routes(app, service)
+    add_watch_routes(app, service)
     _errors(app)
     app.add_middleware(Latency, service=service)
     if service.config.token is not None:
@@ -105,7 +108,9 @@ def _errors(app: FastAPI) -> None:
         return not_ready(str(exc))
 
     @app.exception_handler(UnknownModel)
-    async def _unknown_model(request: Request, exc: UnknownModel) -> Response:
+    @app.exception_handler(UnknownSource)
+    @app.exception_handler(NotWatching)
+    async def _not_found(request: Request, exc: AeganError) -> Response:
         return error_answer(exc, 404)
 
     @app.exception_handler(AeganError)

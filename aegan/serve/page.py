@@ -5,7 +5,10 @@ from __future__ import annotations
 from functools import cache
 from importlib.resources import files
 
-ASSETS = {"app.js": "text/javascript", "style.css": "text/css", "chart.js": "text/javascript"}
+ASSETS = {
+    "app.js": "text/javascript", "chart.js": "text/javascript", "sources.js": "text/javascript",
+    "style.css": "text/css",
+}  # fmt: skip
 """The files a browser may fetch under /page/, and their types; nothing else is served."""
 
 CONTENT_SECURITY = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'"

@@ -16,6 +16,7 @@ from aegan.errors import AeganError, UsageError
 from aegan.serve.batching import ScoringQueue
 from aegan.serve.config import ServeConfig
 from aegan.serve.metrics import Metrics
+from aegan.serve.watching import Watch
 
 if TYPE_CHECKING:
     from aegan.model.detector import Detector
@@ -37,6 +38,7 @@ class Service:
         self.loader = loader
         self.detectors: dict[str, Detector] = {}
         self.queue: ScoringQueue | None = None
+        self.watch: Watch | None = None
         self.metrics = Metrics(lambda: self.queue.depth if self.queue else 0)
         self.failure: AeganError | None = None
         self.ready = threading.Event()
@@ -54,6 +56,8 @@ class Service:
             for spec in self.config.models:
                 detector = self.loader(spec)
                 self.detectors[detector.name or spec] = detector
+            if self.config.watch is not None:
+                self._start_watch(self.config.watch)
         except AeganError as exc:
             self.failure = exc
             self.on_failure()
@@ -65,7 +69,18 @@ class Service:
         self.queue.start()
         self.ready.set()
 
+    def _start_watch(self, plant_file: Path) -> None:
+        from aegan.monitor.plant import load_plant
+
+        plant = load_plant(plant_file)
+        self.watch = Watch(
+            plant.sources, self.detectors, self.loader, self.metrics, plant.heartbeat
+        )
+        self.watch.start()
+
     def stop(self) -> None:
+        if self.watch is not None:
+            self.watch.stop()
         if self.queue is not None:
             self.queue.stop()
 

@@ -63,5 +63,5 @@ document.addEventListener("DOMContentLoaded", () => {
   $("upload-form").addEventListener("submit", scoreUpload);
   drawChart($("upload-chart"), [], NaN);
   loadModels().catch((error) => setStatus(`cannot reach the service: ${error.message}`, true));
-  if (typeof startSources === "function") startSources();
+  startSources().catch((error) => setStatus(`cannot follow the sources: ${error.message}`, true));
 });

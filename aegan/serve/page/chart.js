@@ -18,8 +18,12 @@ function niceRange(low, high) {
   return [low - pad, high + pad];
 }
 
-// points: [{t, score, anomalous}]; alerts: [[start, end], ...] in the same time unit.
-function drawChart(svg, points, threshold, alerts = [], label = "s") {
+const seconds = (t) => `${t.toFixed(1)} s`;
+const clock = (t) => new Date(t * 1000).toLocaleTimeString();
+
+// points: [{t, score, anomalous}]; alerts: [[start, end], ...] in the same unit as t;
+// format: a time as a tick label.
+function drawChart(svg, points, threshold, alerts = [], format = seconds) {
   svg.replaceChildren();
   const scored = points.filter((p) => p.score !== null && Number.isFinite(p.score));
   const times = scored.map((p) => p.t);
@@ -44,7 +48,7 @@ function drawChart(svg, points, threshold, alerts = [], label = "s") {
     svg.append(svgElement("text", { class: "tick", x: BOX.left - 4, y: y(v) + 4, "text-anchor": "end" }, v.toPrecision(3)));
   }
   for (const [t, anchor] of [[t0, "start"], [t1, "end"]]) {
-    svg.append(svgElement("text", { class: "tick", x: x(t), y: BOX.height - 6, "text-anchor": anchor }, `${t.toFixed(1)} ${label}`));
+    svg.append(svgElement("text", { class: "tick", x: x(t), y: BOX.height - 6, "text-anchor": anchor }, format(t)));
   }
   if (Number.isFinite(threshold)) {
     svg.append(svgElement("line", { class: "threshold", x1: BOX.left, x2: BOX.left + plotW, y1: y(threshold), y2: y(threshold) }));
@@ -52,7 +56,7 @@ function drawChart(svg, points, threshold, alerts = [], label = "s") {
   svg.append(svgElement("polyline", { class: "trace", points: scored.map((p) => `${x(p.t)},${y(p.score)}`).join(" ") }));
   for (const p of scored) {
     const dot = svgElement("circle", { class: p.anomalous ? "point anomaly" : "point", cx: x(p.t), cy: y(p.score), r: 3.5 });
-    dot.append(svgElement("title", {}, `${p.t.toFixed(2)} ${label}: ${p.score.toPrecision(6)}`));
+    dot.append(svgElement("title", {}, `${format(p.t)}: ${p.score.toPrecision(6)}`));
     svg.append(dot);
   }
 }
