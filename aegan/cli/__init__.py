@@ -21,6 +21,7 @@ from aegan.cli.score import score
 from aegan.cli.serve import serve
 from aegan.cli.testing import test
 from aegan.cli.train import train
+from aegan.cli.watch import watch
 
 app = typer.Typer(
     name="aegan",
@@ -66,6 +67,7 @@ app.command(rich_help_panel="Models")(test)
 app.command(rich_help_panel="Use")(score)
 app.command(rich_help_panel="Use")(localize)
 app.command(rich_help_panel="Use")(export)
+app.command(rich_help_panel="Use")(watch)
 app.command(rich_help_panel="Use")(serve)
 app.command(rich_help_panel="Models")(report)
 app.command(rich_help_panel="Models")(models)

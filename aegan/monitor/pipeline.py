@@ -18,7 +18,15 @@ import numpy as np
 from aegan.model.timeline import Window
 from aegan.monitor.alerts import Episode
 from aegan.monitor.events import (
-    AlertClosed, AlertOpened, Dropped, Error, Event, Unusable, WindowPlace, WindowScored, Worst,
+    AlertClosed,
+    AlertOpened,
+    Dropped,
+    Error,
+    Event,
+    Unusable,
+    WindowPlace,
+    WindowScored,
+    Worst,
     iso,
 )  # fmt: skip
 from aegan.monitor.sinks.outputs import Outputs
@@ -64,7 +72,11 @@ class SourceRuntime:
         publish: Callable[[Event], None],
     ) -> None:
         self.spec, self.name = spec, spec.name
-        self.threshold, self.window_seconds, self.hop_seconds = threshold, window_seconds, hop_seconds
+        self.threshold, self.window_seconds, self.hop_seconds = (
+            threshold,
+            window_seconds,
+            hop_seconds,
+        )
         self.outputs, self.cond, self.publish = outputs, cond, publish
         self.state_path = spec.folder / "state.json"
         self.state = load_state(self.state_path)
@@ -165,9 +177,12 @@ class SourceRuntime:
         seq = self.state.seq
         self.state.seq += 1
         self.outputs.audio(pending.start_ts, pending.seconds, pending.wave)
-        if window.score is None:
-            event: WindowScored | Unusable = Unusable(self.name, seq, place, window.error or "")
+        if window.score is None and pending.problem is None:  # too short to score, say
+            self.emit(Error(self.name, window.error or "", pending.file))
+        elif window.score is None:
+            event: WindowScored | Unusable = Unusable(self.name, seq, place, pending.problem)
             self.emit(event)
+            self.last = event
         else:
             event = WindowScored(
                 self.name, seq, place, window.score, self.threshold, bool(window.anomalous)
@@ -176,7 +191,7 @@ class SourceRuntime:
             self.recent.append(event)
             self.emit(event)
             self._apply_rule(event)
-        self.last = event
+            self.last = event
         if pending.file is not None:
             self.state.current, self.state.current_windows = pending.file, pending.index + 1
             if pending.last:

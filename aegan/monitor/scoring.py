@@ -63,8 +63,10 @@ class ModelGroup:
         try:
             while True:
                 with self.cond:
-                    while not self.stopping.is_set() and not self._ended() and not any(
-                        s.pending for s in self.sources
+                    while (
+                        not self.stopping.is_set()
+                        and not self._ended()
+                        and not any(s.pending for s in self.sources)
                     ):
                         self.cond.wait(0.5)
                     if self.stopping.is_set() or self._ended():

@@ -55,7 +55,7 @@ class ScoreTable:
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             new = not target.exists() or target.stat().st_size == 0
-            self._fh = open(target, "a", newline="", encoding="utf-8")
+            self._fh = open(target, "a", newline="", encoding="utf-8")  # noqa: SIM115
         except OSError as exc:
             raise system_failure(exc, f"write window scores to {target}") from None
         self._writer = csv.writer(self._fh)

@@ -53,7 +53,9 @@ class Snippets:
         items, self.episode = self.episode or [], None
         stop = parse_iso(end) + self.post_roll
         begin = self.episode_start - self.pre_roll
-        samples = stitch([i for i in items if i[0] < stop and i[1] > begin and i[2].size], self.rate)
+        samples = stitch(
+            [i for i in items if i[0] < stop and i[1] > begin and i[2].size], self.rate
+        )
         if samples.size == 0:
             return None
         stamp = iso(self.episode_start).replace(":", "").replace("-", "")[:15]
