@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import socket
 import threading
 import time
@@ -11,7 +13,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import httpx
+import numpy as np
 import pytest
+import soundfile as sf
 
 from aegan.model.detector import Detector
 from aegan.serve.config import ServeConfig
@@ -20,6 +24,7 @@ from aegan.serve.service import Loader
 
 TOKEN = "test-token-0123456789abcdef"
 START_SECONDS = 30
+WAIT_SECONDS = 60
 
 
 @dataclass
@@ -101,3 +106,38 @@ def gate() -> Iterator[Gate]:
     held = Gate()
     yield held
     held.opened.set()  # a failing test must not leave the worker waiting
+
+
+def _plant(tmp_path: Path, synth22: Path) -> Path:
+    """One folder source with clips already in it, a minute apart: four machine clips, two
+    loud 3-kHz whistles (far above the threshold) and one more machine clip."""
+    folder = tmp_path / "pump-1"
+    folder.mkdir()
+    clips = sorted((synth22 / "dev_data/fan/test").glob("*normal*.wav"))[:5]
+    whistle = 0.8 * np.sin(2 * np.pi * 3000 * np.arange(24000) / 16000)
+    start = time.time() - 3600
+    for minute in range(7):
+        path = folder / f"{minute:02d}.wav"
+        if minute in (4, 5):
+            sf.write(str(path), whistle, 16000, subtype="PCM_16")
+        else:
+            shutil.copy(clips[min(minute, 4)], path)
+        os.utime(path, (start + 60 * minute, start + 60 * minute))
+    plant = tmp_path / "plant.yaml"
+    plant.write_text(
+        f"heartbeat: 1\nsources:\n  - {{name: pump-1, folder: {folder}, model: fan-small,"
+        " from_start: true, alert: 1/2, clear: 2, snippets: false, scores: false}\n"
+    )
+    return plant
+
+
+@pytest.fixture
+def plant_service(small_bundle, synth22, tmp_path) -> Iterator[Running]:
+    config = ServeConfig(models=(str(small_bundle),), watch=_plant(tmp_path, synth22))
+    with running(config) as served:
+        deadline, counts = time.monotonic() + WAIT_SECONDS, []
+        while len(counts) < 15 or counts[-1] < 7 or counts[-15] != counts[-1]:  # 1.5 s still
+            assert time.monotonic() < deadline, "the source did not settle"
+            counts.append(served.client.get("/v1/sources").json()["sources"][0]["windows_scored"])
+            time.sleep(0.1)
+        yield served
