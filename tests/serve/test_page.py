@@ -55,3 +55,29 @@ def test_page_fits_a_phone(service, tmp_path):
         chart = driver.find_element(By.ID, "upload-chart").size["width"]
     assert overflow <= 0  # nothing wider than the screen
     assert chart > 300  # the chart uses the width it has
+
+
+def test_page_follows_the_watched_sources_live(plant_service, tmp_path):
+    windows = plant_service.client.get("/v1/sources/pump-1/windows").json()
+    with chromium() as driver:
+        driver.get(plant_service.url)
+        wait = WebDriverWait(driver, WAIT_SECONDS)
+        card = wait.until(ready.presence_of_element_located((By.ID, "source-pump-1")))
+        wait.until(
+            lambda d: len(card.find_elements(By.CSS_SELECTOR, "circle.point")) == len(windows)
+        )
+        assert card.find_elements(By.CSS_SELECTOR, "line.threshold")
+        assert card.find_elements(By.CSS_SELECTOR, "rect.alert")  # the whistles' alert, shaded
+        wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#events li.alert_opened"))
+        before = len(card.find_elements(By.CSS_SELECTOR, "circle.point"))
+        folder = tmp_path / "pump-1"
+        write_tone(folder / "late.wav", seconds=1.5, freq=3000.0)  # a new recording arrives
+        wait.until(lambda d: len(card.find_elements(By.CSS_SELECTOR, "circle.point")) > before)
+        driver.find_element(By.ID, "upload-file").send_keys(str(folder / "late.wav"))
+        driver.find_element(By.ID, "upload-button").click()
+        wait.until(
+            ready.presence_of_element_located((By.CSS_SELECTOR, "#upload-result[data-windows]"))
+        )
+        picture = tmp_path / "serve-live.png"
+        driver.save_screenshot(str(picture))
+    print(f"screenshot of the page: {picture}")

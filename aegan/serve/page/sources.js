@@ -74,10 +74,10 @@ function onEvent(message) {
   const source = sources.get(event.source);
   if (!source) return;
   if (event.event === "window") addWindow(event.source, event);
-  if (event.event === "alert_opened") source.alerts.push({ alert: event.alert, start: event.start, end: null });
+  const known = source.alerts.find((a) => a.alert === event.alert);
+  if (event.event === "alert_opened" && !known) source.alerts.push({ alert: event.alert, start: event.start, end: null });
   if (event.event === "alert_closed") {
-    const open = source.alerts.find((a) => a.alert === event.alert);
-    if (open) open.end = event.end; else source.alerts.push({ alert: event.alert, start: event.start, end: event.end });
+    if (known) known.end = event.end; else source.alerts.push({ alert: event.alert, start: event.start, end: event.end });
   }
   if (event.event === "source_ended") source.status.state = "ended";
   if (event.event !== "window" && event.event !== "heartbeat") listEvent(event);
@@ -101,7 +101,9 @@ async function startSources() {
     for (const window of windows) addWindow(status.name, window);
     redraw(status.name);
   }
-  const stream = new EventSource(`/v1/events?after=${data.last_event_id}`);
+  // From the first event kept: the recent events are listed, and nothing is missed between
+  // the requests above and the stream (windows and alerts already shown are matched by number).
+  const stream = new EventSource("/v1/events?after=0");
   for (const kind of EVENT_KINDS) stream.addEventListener(kind, onEvent);
   stream.addEventListener("open", () => document.body.classList.remove("offline"));
   stream.addEventListener("error", () => document.body.classList.add("offline"));
