@@ -12,6 +12,9 @@ from __future__ import annotations
 import json
 import os
 import re
+import socket
+import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -152,8 +155,6 @@ def test_full_queue_answers_503_with_retry_after(small_bundle, tmp_path):
     gate, wav = Gate(), write_tone(tmp_path / "a.wav", seconds=1.5)
     config = ServeConfig(models=(str(small_bundle),), queue_size=1)
     with running(config, loader=gate.loader) as served:
-        import threading
-
         first: list = []
         thread = threading.Thread(
             target=lambda: first.append(served.client.post("/v1/score", content=wav.read_bytes()))
@@ -213,3 +214,44 @@ CLI_CASES = [
 ]  # fmt: skip
 
 test_cli_cases = corpus_test(CLI_CASES)
+
+
+def _partial_upload(url: str, sent: int, announced: int) -> socket.socket:
+    """A raw connection that announces ``announced`` bytes of audio and sends ``sent``."""
+    host, port = url.removeprefix("http://").split(":")
+    sock = socket.create_connection((host, int(port)))
+    head = (f"POST /v1/score HTTP/1.1\r\nHost: {host}\r\nContent-Type: audio/wav\r\n"
+            f"Content-Length: {announced}\r\n\r\n")  # fmt: skip
+    sock.sendall(head.encode() + b"\0" * sent)
+    return sock
+
+
+def _wait_for(condition: Callable[[], bool], what: str, seconds: float = 10) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.02)
+
+
+def test_a_client_that_leaves_mid_upload_leaves_nothing_behind(limited: Running):
+    threads = threading.active_count()
+    for _ in range(3):
+        sock = _partial_upload(limited.url, 60000, 200000)
+        _wait_for(lambda: os.listdir(limited.folder), "the upload never started")
+        sock.close()  # gone, with most of the body unsent
+        _wait_for(lambda: not os.listdir(limited.folder), "the partial upload was kept")
+    assert threading.active_count() == threads  # no worker or thread left waiting
+    assert limited.server.service.scoring_queue().depth == 0
+    _assert_clean(limited, limited.client.get("/v1/health"))
+
+
+def test_an_upload_too_slow_for_the_time_limit_answers_408(small_bundle):
+    config = ServeConfig(models=(str(small_bundle),), request_seconds=0.5)
+    with running(config) as served:
+        sock = _partial_upload(served.url, 1000, 100000)
+        sock.settimeout(10)
+        answer = sock.recv(65536).decode()
+        sock.close()
+        assert answer.startswith("HTTP/1.1 408")
+        assert "ran out of time (0.5 s) while receiving the upload" in answer
+        _wait_for(lambda: not os.listdir(served.folder), "the slow upload was kept")
