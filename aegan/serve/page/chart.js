@@ -25,7 +25,7 @@ const clock = (t) => new Date(t * 1000).toLocaleTimeString();
 // format: a time as a tick label.
 function drawChart(svg, points, threshold, alerts = [], format = seconds) {
   svg.replaceChildren();
-  const scored = points.filter((p) => p.score !== null && Number.isFinite(p.score));
+  const scored = points.filter((p) => p.score !== null && Number.isFinite(p.score)).sort((a, b) => a.t - b.t);
   const times = scored.map((p) => p.t);
   const values = scored.map((p) => p.score).concat(Number.isFinite(threshold) ? [threshold] : []);
   if (!values.length) {
