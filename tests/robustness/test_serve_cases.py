@@ -233,6 +233,19 @@ def _wait_for(condition: Callable[[], bool], what: str, seconds: float = 10) -> 
         time.sleep(0.02)
 
 
+def _read_answer(sock: socket.socket) -> str:
+    """The whole HTTP answer on a raw connection: its head, then the body it announces."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += sock.recv(65536)
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = int(re.search(rb"content-length: (\d+)", head, re.IGNORECASE)[1])
+    while len(body) < length:
+        body += sock.recv(65536)
+    sock.close()
+    return (head + b"\r\n\r\n" + body).decode()
+
+
 def test_a_client_that_leaves_mid_upload_leaves_nothing_behind(limited: Running):
     threads = threading.active_count()
     for _ in range(3):
@@ -250,8 +263,7 @@ def test_an_upload_too_slow_for_the_time_limit_answers_408(small_bundle):
     with running(config) as served:
         sock = _partial_upload(served.url, 1000, 100000)
         sock.settimeout(10)
-        answer = sock.recv(65536).decode()
-        sock.close()
+        answer = _read_answer(sock)
         assert answer.startswith("HTTP/1.1 408")
         assert "ran out of time (0.5 s) while receiving the upload" in answer
         _wait_for(lambda: not os.listdir(served.folder), "the slow upload was kept")
