@@ -126,14 +126,17 @@ def _plant(tmp_path: Path, synth22: Path) -> Path:
     plant = tmp_path / "plant.yaml"
     plant.write_text(
         f"heartbeat: 1\nsources:\n  - {{name: pump-1, folder: {folder}, model: fan-small,"
-        " from_start: true, alert: 1/2, clear: 2, snippets: false, scores: false}\n"
+        " from_start: true, poll: true, alert: 1/2, clear: 2, snippets: false, scores: false,"
+        f" out: {tmp_path / 'watch'}}}\n"  # the log and state beside the plant, not in a home
     )
     return plant
 
 
-@pytest.fixture
-def plant_service(small_bundle, synth22, tmp_path) -> Iterator[Running]:
-    config = ServeConfig(models=(str(small_bundle),), watch=_plant(tmp_path, synth22))
+@pytest.fixture(scope="module")
+def plant_service(small_bundle, synth22, tmp_path_factory) -> Iterator[Running]:
+    """A service watching one folder source (``_plant``), once it has scored what is there."""
+    folder = tmp_path_factory.mktemp("plant")
+    config = ServeConfig(models=(str(small_bundle),), watch=_plant(folder, synth22))
     with running(config) as served:
         deadline, counts = time.monotonic() + WAIT_SECONDS, []
         while len(counts) < 15 or counts[-1] < 7 or counts[-15] != counts[-1]:  # 1.5 s still

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ready
 from selenium.webdriver.support.ui import WebDriverWait
@@ -70,7 +72,7 @@ def test_page_follows_the_watched_sources_live(plant_service, tmp_path):
         assert card.find_elements(By.CSS_SELECTOR, "rect.alert")  # the whistles' alert, shaded
         wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#events li.alert_opened"))
         before = len(card.find_elements(By.CSS_SELECTOR, "circle.point"))
-        folder = tmp_path / "pump-1"
+        folder = Path(plant_service.server.service.watch.monitor.specs[0].target)
         write_tone(folder / "late.wav", seconds=1.5, freq=3000.0)  # a new recording arrives
         wait.until(lambda d: len(card.find_elements(By.CSS_SELECTOR, "circle.point")) > before)
         driver.find_element(By.ID, "upload-file").send_keys(str(folder / "late.wav"))
