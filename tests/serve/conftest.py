@@ -21,6 +21,7 @@ from aegan.model.detector import Detector
 from aegan.serve.config import ServeConfig
 from aegan.serve.server import Server
 from aegan.serve.service import Loader
+from tests.conftest import aegan_home_at
 
 TOKEN = "test-token-0123456789abcdef"
 START_SECONDS = 30
@@ -137,7 +138,7 @@ def plant_service(small_bundle, synth22, tmp_path_factory) -> Iterator[Running]:
     """A service watching one folder source (``_plant``), once it has scored what is there."""
     folder = tmp_path_factory.mktemp("plant")
     config = ServeConfig(models=(str(small_bundle),), watch=_plant(folder, synth22))
-    with running(config) as served:
+    with aegan_home_at(folder / "home"), running(config) as served:  # module-long: its own home
         deadline, counts = time.monotonic() + WAIT_SECONDS, []
         while len(counts) < 15 or counts[-1] < 7 or counts[-15] != counts[-1]:  # 1.5 s still
             assert time.monotonic() < deadline, "the source did not settle"
