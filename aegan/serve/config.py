@@ -65,7 +65,7 @@ def check_config(config: ServeConfig) -> ServeConfig:
         )
     _positive("--max-upload-mb", config.max_upload_mb)
     _positive("--queue", config.queue_size)
-    _positive("--batch-files", config.batch_files)
+    _positive("batch_files", config.batch_files)
     _positive("--timeout", config.request_seconds)
     if not 0 <= config.port <= 65535:
         raise UsageError(f"--port {config.port} is not a TCP port.", "Use 1 to 65535.")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import socket
 import threading
 import time
@@ -267,3 +268,18 @@ def test_an_upload_too_slow_for_the_time_limit_answers_408(small_bundle):
         assert answer.startswith("HTTP/1.1 408")
         assert "ran out of time (0.5 s) while receiving the upload" in answer
         _wait_for(lambda: not os.listdir(served.folder), "the slow upload was kept")
+
+
+def test_several_models_and_none_named_answers_422_naming_them(small_bundle, tmp_path):
+    other = tmp_path / "fan-other.safetensors"
+    shutil.copy(small_bundle, other)
+    wav = write_tone(tmp_path / "a.wav", seconds=1.5)
+    with running(ServeConfig(models=(str(small_bundle), str(other)))) as served:
+        answer = served.client.post("/v1/score", content=wav.read_bytes())
+        named = served.client.post(
+            "/v1/score", params={"model": "fan-other"}, content=wav.read_bytes()
+        )
+        assert answer.status_code == 422 and "say which with ?model=NAME" in answer.json()["detail"]
+        assert answer.json()["hint"] == "Serving: fan-other, fan-small."
+        assert named.status_code == 200 and named.json()["model"] == "fan-other"
+        _assert_clean(served, answer)

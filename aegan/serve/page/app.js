@@ -4,8 +4,16 @@
 
 const $ = (id) => document.getElementById(id);
 
-async function getJSON(url) {
+const LOADING_TRIES = 120;
+
+// GET as JSON; while the service is still loading its models (503), ask again as it says.
+async function getJSON(url, tries = LOADING_TRIES) {
   const answer = await fetch(url, { credentials: "same-origin" });
+  if (answer.status === 503 && tries > 0) {
+    setStatus("the service is loading its models…");
+    await new Promise((done) => setTimeout(done, 1000 * Number(answer.headers.get("Retry-After") || 1)));
+    return getJSON(url, tries - 1);
+  }
   if (!answer.ok) throw new Error(`${url}: ${answer.status}`);
   return answer.json();
 }

@@ -87,10 +87,13 @@ function onEvent(message) {
 const EVENT_KINDS = ["window", "unusable", "alert_opened", "alert_closed", "error", "dropped", "source_started", "source_ended"];
 
 async function startSources() {
-  const answer = await fetch("/v1/sources", { credentials: "same-origin" });
-  if (answer.status === 404) return; // not watching a plant
-  if (!answer.ok) throw new Error(`/v1/sources: ${answer.status}`);
-  const data = await answer.json();
+  let data;
+  try {
+    data = await getJSON("/v1/sources");
+  } catch (error) {
+    if (error.message.endsWith(": 404")) return; // not watching a plant
+    throw error;
+  }
   $("sources").hidden = false;
   $("events-box").hidden = false;
   for (const status of data.sources) {
