@@ -25,10 +25,14 @@ NOTABLE = ("alert_opened", "alert_closed", "error", "dropped", "unusable", "sour
 def print_devices() -> None:
     from aegan.monitor.sources.soundcard import list_devices
 
+    devices = list_devices()
+    if not devices:
+        console.print("No sound card that can record was found (PortAudio lists none).")
+        return
     table = Table(title="Sound cards that can record", title_justify="left")
     for column in ("index", "name", "channels", "rate", "default"):
         table.add_column(column)
-    for d in list_devices():
+    for d in devices:
         table.add_row(str(d.index), d.name, str(d.channels), f"{d.sample_rate:g}", "*" * d.default)
     console.print(table)
 

@@ -64,4 +64,4 @@ def build_outputs(
             webhook_errors(spec.name, emit),
         )  # fmt: skip
         webhook.start()
-    return Outputs(logs[path], scores, snippets, webhook)
+    return Outputs(spec.name, emit, logs[path], scores, snippets, webhook)

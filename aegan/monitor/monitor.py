@@ -105,8 +105,15 @@ class Monitor:
         for spec in self.specs:
             if spec.model not in self.detectors:
                 self.detectors[spec.model] = self.loader(spec.model)
-        for spec in self.specs:
-            self._add_runtime(spec)
+        try:
+            for spec in self.specs:
+                self._add_runtime(spec)
+        except BaseException:  # a sink that cannot be opened: close what was
+            for runtime in self.runtimes.values():
+                runtime.outputs.close()
+            for log in self._logs.values():
+                log.close()
+            raise
         self._readers = readers
         for group in self.groups.values():
             group.start()
@@ -180,7 +187,10 @@ class Monitor:
         if self._stopped:
             return
         self._stopped = True
-        ended = all(g.join(0) for g in self.groups.values())
+        reasons = {
+            name: "ended" if r.finished.is_set() and not r.stopping.is_set() else "stopped"
+            for name, r in self.runtimes.items()
+        }
         self.request_stop()
         if self._heart is not None:
             self._heart.stop()
@@ -188,8 +198,7 @@ class Monitor:
             group.join(timeout)
         for name, runtime in self.runtimes.items():
             runtime.stop_pending()
-            reason = "ended" if ended or runtime.finished.is_set() else "stopped"
-            runtime.emit(SourceEnded(name, reason))
+            runtime.emit(SourceEnded(name, reasons[name]))
             runtime.close()
         for log in self._logs.values():
             log.close()

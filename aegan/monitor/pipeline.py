@@ -27,11 +27,18 @@ from aegan.monitor.events import (
     WindowPlace,
     WindowScored,
     Worst,
+    event_from_dict,
     iso,
 )  # fmt: skip
 from aegan.monitor.sinks.outputs import Outputs
 from aegan.monitor.spec import SourceSpec
-from aegan.monitor.state import load_state, restored_tracker, save_state, tracker_state
+from aegan.monitor.state import (
+    delivered_in_flight,
+    load_state,
+    restored_tracker,
+    save_state,
+    tracker_state,
+)  # fmt: skip
 
 RECENT_WINDOWS = 720
 """Windows kept per source for subscribers (``Monitor.recent``): two hours of 10-s windows."""
@@ -81,6 +88,7 @@ class SourceRuntime:
         self.state_path = spec.folder / "state.json"
         self.state = load_state(self.state_path)
         self.tracker = restored_tracker(spec.rule, self.state.tracker)
+        self._recover(delivered_in_flight(self.state, spec.events_path, spec.name))
         self.pending: deque[PendingWindow] = deque()
         self.recent: deque[WindowScored] = deque(maxlen=RECENT_WINDOWS)
         self.lock = threading.RLock()  # state and counters
@@ -142,11 +150,11 @@ class SourceRuntime:
     def error(self, message: str, file: str | None = None, hint: str | None = None) -> None:
         self.emit(Error(self.name, message, file, hint))
 
-    def file_seen(self, file: str, stamp: list[int]) -> None:
-        """A file needs no scoring (already there at the first start, or unreadable)."""
+    def files_seen(self, stamps: dict[str, list[int]]) -> None:
+        """Files that need no scoring (there at the first start, or unreadable): one state write."""
         with self.lock:
-            self.state.files[file] = stamp
-            if self.state.current == file:
+            self.state.files.update(stamps)
+            if self.state.current in stamps:
                 self.state.current, self.state.current_windows = None, 0
             save_state(self.state_path, self.state)
 
@@ -164,10 +172,37 @@ class SourceRuntime:
     def deliver(self, results: list[tuple[PendingWindow, Window]]) -> None:
         """Events, alerts, sinks and state for scored windows of this source, in order."""
         with self.lock:
+            self.state.inflight = {
+                "seq": self.state.seq,
+                "windows": [[p.file, p.index, p.last, p.stamp] for p, _ in results],
+            }
+            save_state(self.state_path, self.state)
             for pending, window in results:
                 self._deliver_one(pending, window)
+            self.state.inflight = None
             self.state.tracker = tracker_state(self.tracker)
             save_state(self.state_path, self.state)
+
+    def _recover(self, delivered: list[dict]) -> None:
+        """After a kill mid-batch: the batch's logged windows count as done (see state.py)."""
+        inflight, self.state.inflight = self.state.inflight, None
+        if not inflight or not delivered:
+            return
+        done = delivered[-1]["seq"] - inflight["seq"] + 1
+        for file, index, last, stamp in inflight["windows"][:done]:
+            self._progress(file, index, last, stamp)
+        self.state.seq = inflight["seq"] + done
+        for data in delivered:
+            if data["event"] == "window":
+                self.tracker.update(event_from_dict(data))
+        self.state.tracker = tracker_state(self.tracker)
+
+    def _progress(self, file: str | None, index: int, last: bool, stamp: list[int] | None) -> None:
+        if file is not None:
+            self.state.current, self.state.current_windows = file, index + 1
+            if last:
+                self.state.files[file] = stamp or [0, 0]
+                self.state.current, self.state.current_windows = None, 0
 
     def _deliver_one(self, pending: PendingWindow, window: Window) -> None:
         place = WindowPlace(
@@ -176,7 +211,7 @@ class SourceRuntime:
         )  # fmt: skip
         seq = self.state.seq
         self.state.seq += 1
-        self.outputs.audio(pending.start_ts, pending.seconds, pending.wave)
+        self.outputs.audio(seq, pending.file, pending.offset, pending.wave)
         if window.score is None and pending.problem is None:  # too short to score, say
             self.emit(Error(self.name, window.error or "", pending.file))
         elif window.score is None:
@@ -192,11 +227,7 @@ class SourceRuntime:
             self.emit(event)
             self._apply_rule(event)
             self.last = event
-        if pending.file is not None:
-            self.state.current, self.state.current_windows = pending.file, pending.index + 1
-            if pending.last:
-                self.state.files[pending.file] = pending.stamp or [0, 0]
-                self.state.current, self.state.current_windows = None, 0
+        self._progress(pending.file, pending.index, pending.last, pending.stamp)
 
     def _apply_rule(self, window: WindowScored) -> None:
         change, episode = self.tracker.update(window)
@@ -205,13 +236,15 @@ class SourceRuntime:
         if change == "opened":
             day = episode.first.place.start[:10]
             self.alerts_today[day] = self.alerts_today.get(day, 0) + 1
-            self.outputs.alert_opened(episode.first.place.start)
+            self.outputs.alert_opened(episode.first.seq)
             self.emit(AlertOpened(
                 self.name, episode.number, str(self.spec.rule), episode.first.place.start,
                 self.threshold, episode.anomalous, _worst(episode),
             ))  # fmt: skip
         else:
-            snippet = self.outputs.alert_closed(self.name, episode.number, episode.last.place.end)
+            snippet = self.outputs.alert_closed(
+                episode.number, episode.last.seq, episode.first.place.start
+            )
             self.emit(AlertClosed(
                 self.name, episode.number, str(self.spec.rule), episode.first.place.start,
                 episode.last.place.end, self.threshold, episode.anomalous, episode.windows,

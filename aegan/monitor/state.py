@@ -4,6 +4,12 @@ For a folder: the files already scored (by size and modification time), and
 how many windows of the file in hand; for every source: the window count, and
 the alert rule's memory (the last n windows, an open episode), so that a
 restarted monitor continues where it stopped.
+
+Before a batch's events are written, the state names the batch ("in flight");
+after, it holds the batch's progress. A monitor killed in between finds, on
+restart, which of the batch's windows reached the event log, and takes those
+as done (replaying them through the alert rule): no window is reported twice,
+and the others are scored again.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ class SourceState:
     current: str | None = None  # the file in hand
     current_windows: int = 0  # its windows delivered
     tracker: dict[str, Any] | None = None
+    inflight: dict[str, Any] | None = None  # the batch being delivered: {"seq", "windows"}
 
     def to_json(self) -> str:
         return json.dumps({"version": VERSION, **self.__dict__}, separators=(",", ":"))
@@ -86,3 +93,22 @@ def restored_tracker(rule: AlertRule, data: dict[str, Any] | None) -> AlertTrack
     tracker.pending_normal = data["pending_normal"]
     tracker.episodes = data["episodes"]
     return tracker
+
+
+TAIL_BYTES = 1 << 20
+"""How much of the event log's end is read to find a batch in flight (many batches' worth)."""
+
+
+def delivered_in_flight(state: SourceState, log: Path, source: str) -> list[dict[str, Any]]:
+    """The logged window events of the batch in flight (by seq, in order), as dicts."""
+    if not state.inflight:
+        return []
+    from aegan.monitor.sinks.eventlog import tail_event_dicts
+
+    first, count = state.inflight["seq"], len(state.inflight["windows"])
+    found = {}
+    for data in tail_event_dicts(log, TAIL_BYTES):
+        seq = data.get("seq")
+        if data.get("source") == source and isinstance(seq, int) and first <= seq < first + count:
+            found[seq] = data
+    return [found[s] for s in sorted(found)]

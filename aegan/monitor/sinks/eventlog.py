@@ -71,6 +71,30 @@ def read_event_dicts(path: Path) -> Iterator[dict[str, Any]]:
                 yield data
 
 
+def tail_event_dicts(path: Path, size: int) -> list[dict[str, Any]]:
+    """The events in the last ``size`` bytes of a log (its first, partial line left out)."""
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            start = max(0, fh.tell() - size)
+            fh.seek(start)
+            data = fh.read()
+    except OSError:
+        return []
+    lines = data.split(b"\n")
+    if start > 0:
+        lines = lines[1:]
+    events = []
+    for line in lines[:-1]:  # the last piece has no newline: empty, or cut by a crash
+        try:
+            parsed = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(parsed, dict) and "event" in parsed:
+            events.append(parsed)
+    return events
+
+
 def read_events(path: Path) -> list[Event]:
     """The typed events of a log (kinds this version does not know are left out)."""
     return [event_from_dict(d) for d in read_event_dicts(path) if _known(d)]

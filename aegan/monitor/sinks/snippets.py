@@ -2,7 +2,8 @@
 
 The recent windows' samples are kept (enough for the pre-roll and the n windows
 the rule looks back on); while an alert is open, every window is kept too, up
-to ``MAX_SECONDS``. Overlapping windows are stitched where the earlier one
+to ``MAX_SECONDS``. Pre- and post-roll are counted in windows (a hop each).
+Overlapping windows of one file or stream are stitched where the earlier one
 ends. The folder is kept under a size cap by removing the oldest snippets.
 """
 
@@ -16,11 +17,14 @@ import numpy as np
 import soundfile as sf
 
 from aegan.errors import system_failure
-from aegan.monitor.events import iso, parse_iso
 from aegan.paths import atomic_path
 
 MAX_SECONDS = 600.0
 """An alert's snippet holds at most this much audio (the rest of a long episode is left out)."""
+
+
+Item = tuple[int, str | None, float, np.ndarray]
+"""A window's audio: its seq, file (None for a stream), offset (s) and mono samples."""
 
 
 class Snippets:
@@ -30,39 +34,36 @@ class Snippets:
         self, folder: Path, rate: int, hop: float, look_back: int, pre_roll: float,
         post_roll: float, max_mb: float,
     ) -> None:  # fmt: skip
-        self.folder, self.rate = Path(folder), rate
-        self.pre_roll, self.post_roll, self.max_bytes = pre_roll, post_roll, max_mb * 1e6
-        keep = look_back + math.ceil(pre_roll / max(hop, 1e-3)) + 2
-        self.history: deque[tuple[float, float, np.ndarray]] = deque(maxlen=keep)
-        self.episode: list[tuple[float, float, np.ndarray]] | None = None
-        self.episode_start = 0.0
+        self.folder, self.rate, self.max_bytes = Path(folder), rate, max_mb * 1e6
+        self.pre_windows = math.ceil(pre_roll / hop)
+        self.post_windows = math.ceil(post_roll / hop)
+        self.max_windows = math.ceil(MAX_SECONDS / hop)
+        self.history: deque[Item] = deque(maxlen=look_back + self.pre_windows + 1)
+        self.episode: list[Item] | None = None
+        self.first_seq = 0
 
-    def window(self, start_ts: float, seconds: float, wave: np.ndarray) -> None:
-        item = (start_ts, start_ts + seconds, wave)
+    def window(self, seq: int, file: str | None, offset: float, wave: np.ndarray) -> None:
+        item = (seq, file, offset, wave)
         self.history.append(item)
-        if self.episode is not None and _span(self.episode) < MAX_SECONDS:
+        if self.episode is not None and len(self.episode) < self.max_windows:
             self.episode.append(item)
 
-    def opened(self, start: str) -> None:
-        self.episode_start = parse_iso(start)
-        begin = self.episode_start - self.pre_roll
-        self.episode = [item for item in self.history if item[1] > begin]
+    def opened(self, first_seq: int) -> None:
+        self.first_seq = first_seq
+        self.episode = [i for i in self.history if i[0] >= first_seq - self.pre_windows]
 
-    def closed(self, source: str, number: int, end: str) -> str | None:
+    def closed(self, source: str, number: int, last_seq: int, start: str) -> str | None:
         """Write the snippet of the closing alert; its path, or None when there was no audio."""
         items, self.episode = self.episode or [], None
-        stop = parse_iso(end) + self.post_roll
-        begin = self.episode_start - self.pre_roll
-        samples = stitch(
-            [i for i in items if i[0] < stop and i[1] > begin and i[2].size], self.rate
-        )
+        chosen = [i for i in items if i[0] <= last_seq + self.post_windows and i[3].size]
+        samples = stitch(chosen, self.rate)
         if samples.size == 0:
             return None
-        stamp = iso(self.episode_start).replace(":", "").replace("-", "")[:15]
+        stamp = start.replace(":", "").replace("-", "")[:15]
         target = self.folder / f"{source}-alert{number}-{stamp}.wav"
         try:
             with atomic_path(target, ".wav") as tmp:
-                sf.write(str(tmp), samples, self.rate, subtype="FLOAT")
+                sf.write(str(tmp), samples, self.rate, "FLOAT", format="WAV")
             self._cap(target)
         except OSError as exc:
             raise system_failure(exc, f"write the alert snippet {target}") from None
@@ -80,16 +81,13 @@ class Snippets:
                 old.unlink(missing_ok=True)
 
 
-def _span(items: list[tuple[float, float, np.ndarray]]) -> float:
-    return items[-1][1] - items[0][0] if items else 0.0
-
-
-def stitch(items: list[tuple[float, float, np.ndarray]], rate: int) -> np.ndarray:
-    """Windows in time order as one stretch: each adds only what follows the previous one."""
-    parts, covered = [], -math.inf
-    for start, end, wave in items:
-        skip = 0 if start >= covered else round((covered - start) * rate)
+def stitch(items: list[Item], rate: int) -> np.ndarray:
+    """Windows in order as one stretch: within a file or stream, each adds only the samples
+    after the previous one's end; a window of another file is added whole."""
+    parts, file, covered = [], object(), 0.0
+    for _, where, offset, wave in items:
+        skip = round((covered - offset) * rate) if where == file and offset < covered else 0
         if skip < wave.size:
             parts.append(wave[skip:])
-        covered = max(covered, end)
+        file, covered = where, max(covered if where == file else 0.0, offset + wave.size / rate)
     return np.concatenate(parts) if parts else np.empty(0, np.float32)

@@ -57,4 +57,4 @@ def read_file_windows(feed: Feed, path: Path, key: str, stamp: list[int]) -> Non
 
 def _failed(feed: Feed, key: str, stamp: list[int], message: str, hint: str | None) -> None:
     feed.runtime.error(message, file=key, hint=hint)
-    feed.runtime.file_seen(key, stamp)
+    feed.runtime.files_seen({key: stamp})

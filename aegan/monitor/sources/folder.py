@@ -38,9 +38,13 @@ class _Events:
         self.closed: set[Path] = set()
 
     def dispatch(self, event) -> None:  # watchdog's handler interface
-        if event.is_directory:
-            return
         path = Path(getattr(event, "dest_path", "") or event.src_path)
+        if event.is_directory:  # a new folder: its files may be there before its watch is
+            if event.event_type in ("created", "moved"):
+                found = {p for p in path.rglob("*") if p.is_file()}
+                with self.lock:
+                    self.touched |= found
+            return
         with self.lock:
             self.touched.add(path)
             if event.event_type == "closed":
@@ -67,14 +71,13 @@ class FolderReader:
                 "Give the folder the recorder writes into (create it first).",
             )
         self.candidates: dict[Path, tuple[list[int], float]] = {}  # stamp, when it last changed
+        self.queued: dict[str, list[int]] = {}  # files read in this run (their windows may wait)
+        self.existing = {p: s for p in self._scan() if (s := stamp_of(p))}  # there at the start
 
     def run(self, feed: Feed) -> None:
         runtime = feed.runtime
-        first_start = not runtime.state_path.exists()
-        existing = {p: s for p in self._scan() if (s := stamp_of(p))}
-        if first_start and not self.spec.from_start:
-            for path, stamp in existing.items():
-                runtime.file_seen(self._key(path), stamp)
+        if not runtime.state_path.exists() and not self.spec.from_start:
+            runtime.files_seen({self._key(p): stamp for p, stamp in self.existing.items()})
         events = _Events()
         observer = self._observe(events)
         try:
@@ -111,6 +114,7 @@ class FolderReader:
                     return
                 stamp = stamp_of(path)
                 if stamp is not None:
+                    self.queued[self._key(path)] = stamp
                     read_file_windows(feed, path, self._key(path), stamp)
             feed.stopping.wait(TICK_SECONDS)
 
@@ -121,24 +125,35 @@ class FolderReader:
             if not _is_audio(path):
                 continue
             stamp = stamp_of(path)
-            if stamp is None or done.get(self._key(path)) == stamp:
+            key = self._key(path)
+            if stamp is None or stamp in (done.get(key), self.queued.get(key)):
                 continue
             if path not in self.candidates or self.candidates[path][0] != stamp:
                 self.candidates[path] = (stamp, now)
 
     def _ready(self, closed: set[Path], now: float) -> list[Path]:
-        """Candidates that held still for the settle time (or were closed), oldest first."""
-        ready = []
+        """Candidates that held still for the settle time (or were closed), oldest first.
+
+        A complete file waits while an older one still settles, so that files are
+        scored in the order they were written (the alert rule runs across them).
+        """
+        ready, settling = [], []
         for path, (stamp, since) in list(self.candidates.items()):
             current = stamp_of(path)
             if current is None:  # removed or renamed away
                 del self.candidates[path]
             elif current != stamp:
                 self.candidates[path] = (current, now)
+                settling.append(current[1])
             elif (now - since >= self.spec.settle or path in closed) and current[0] > 0:
                 ready.append((current[1], str(path), path))
-                del self.candidates[path]
-        return [path for _, _, path in sorted(ready)]
+            else:
+                settling.append(current[1])
+        oldest_settling = min(settling, default=None)
+        chosen = [r for r in sorted(ready) if oldest_settling is None or r[0] <= oldest_settling]
+        for _, _, path in chosen:
+            del self.candidates[path]
+        return [path for _, _, path in chosen]
 
     def _scan(self) -> list[Path]:
         return [p for p in self.root.rglob("*") if _is_audio(p) and p.is_file()]
