@@ -127,7 +127,7 @@ def _plant(tmp_path: Path, synth22: Path) -> Path:
     plant = tmp_path / "plant.yaml"
     plant.write_text(
         f"heartbeat: 1\nsources:\n  - {{name: pump-1, folder: {folder}, model: fan-small,"
-        " from_start: true, poll: true, alert: 1/2, clear: 2, snippets: false, scores: false,"
+        " from_start: true, alert: 1/2, clear: 2, snippets: false, scores: false,"
         f" out: {tmp_path / 'watch'}}}\n"  # the log and state beside the plant, not in a home
     )
     return plant
