@@ -201,6 +201,18 @@ def installed(ws: Workspace) -> None:
     ws.fixture("installed_bundle")
 
 
+def bad_plant(ws: Workspace) -> None:
+    installed(ws)
+    (ws.tmp / "plant.yaml").write_text("sources:\n  - {name: pump-1, model: fan-small}\n")
+
+
+def plant_of_a_missing_folder(ws: Workspace) -> None:
+    installed(ws)
+    (ws.tmp / "plant.yaml").write_text(
+        f"sources:\n  - {{name: pump-1, folder: {ws.tmp / 'gone'}, model: fan-small}}\n"
+    )
+
+
 SERVE = ["serve", "--gpu", "cpu", "--model", "fan-small"]
 CLI_CASES = [
     Case("another address without a token", [*SERVE, "--host", "0.0.0.0"], 2,
@@ -210,6 +222,10 @@ CLI_CASES = [
          r"plant\.yaml", installed),
     Case("an unknown model", ["serve", "--gpu", "cpu", "--model", "pump99", "--port", "0"], 2,
          r"pump99"),
+    Case("a plant source without a folder", [*SERVE, "--port", "0", "--watch", "{tmp}/plant.yaml"],
+         2, r"source 'pump-1' needs a name, a model and one of folder", bad_plant),
+    Case("a plant folder that is missing", [*SERVE, "--port", "0", "--watch", "{tmp}/plant.yaml"],
+         1, r"gone does not exist", plant_of_a_missing_folder),
     Case("a zero upload limit", [*SERVE, "--max-upload-mb", "0"], 2,
          r"--max-upload-mb must be positive", installed),
 ]  # fmt: skip
