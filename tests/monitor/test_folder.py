@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
 
+import pytest
 import soundfile as sf
 
 from aegan.monitor.alerts import AlertRule
@@ -151,3 +153,40 @@ def test_bad_removed_and_short_files_give_error_events_and_watching_goes_on(
     assert {e.place.file for e in unusable} == {"silent.wav"}
     assert "digital silence" in unusable[0].reason
     assert {w.place.file for w in watching.windows()} == {"good.wav"}
+
+
+class Crash(Exception):
+    """Stands for the process dying in the middle of a batch."""
+
+
+def test_a_crash_in_the_middle_of_a_batch_repeats_no_window_and_loses_none(
+    small_detector, tmp_path
+):
+    folder, out = tmp_path / "rec", tmp_path / "out"
+    for i in range(3):
+        write_pcm16(folder / f"{i}.wav", machine_sound(6.0, seed=i))
+    spec = folder_spec(folder, out, from_start=True, settle=0.1)
+    first = Monitor([spec], detectors={"fan-small": small_detector}, heartbeat=0)
+    seen = []
+
+    def crash_on_the_sixth(event):
+        seen.append(event)
+        if isinstance(event, WindowScored) and sum(isinstance(e, WindowScored) for e in seen) == 6:
+            raise Crash
+
+    first.subscribe(crash_on_the_sixth)
+    first.start()
+    try:
+        with pytest.raises(Crash):
+            first.wait(60)
+    finally:
+        first.stop()
+    state = json.loads((out / "state.json").read_text())
+    assert state["inflight"] is not None and state["seq"] < 6  # killed with a batch half out
+    with Watching(small_detector, folder_spec(folder, out, settle=0.1)) as second:
+        second.wait_for(12 - 6)
+        time.sleep(0.5)
+    logged = [e for e in read_events(out / "events.jsonl") if isinstance(e, WindowScored)]
+    places = [(w.place.file, w.place.offset) for w in logged]
+    assert sorted(places) == sorted({(f"{i}.wav", 1.5 * k) for i in range(3) for k in range(4)})
+    assert [w.seq for w in logged] == list(range(12))
