@@ -18,6 +18,7 @@ from aegan.cli.models import models
 from aegan.cli.prepare import prepare
 from aegan.cli.report import report
 from aegan.cli.score import score
+from aegan.cli.serve import serve
 from aegan.cli.test_cmd import test
 from aegan.cli.train import train
 from aegan.cli.watch import watch
@@ -67,6 +68,7 @@ app.command(rich_help_panel="Use")(score)
 app.command(rich_help_panel="Use")(localize)
 app.command(rich_help_panel="Use")(export)
 app.command(rich_help_panel="Use")(watch)
+app.command(rich_help_panel="Use")(serve)
 app.command(rich_help_panel="Models")(report)
 app.command(rich_help_panel="Models")(models)
 app.add_typer(config_cmd.app, name="config", rich_help_panel="Setup")

@@ -6,7 +6,7 @@ import csv
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -27,29 +27,11 @@ from aegan.cli.common import (
 from aegan.cli.score_fleet import EXIT_ANOMALY, EXIT_UNREADABLE, score_many
 from aegan.cli.score_render import print_timelines, timeline_rows
 
-if TYPE_CHECKING:
-    from aegan.detector.file_scoring import RecordingScore
-
 
 def _complete_score(incomplete: str) -> list[str]:
     from aegan.score_names import SCORE_NAMES
 
     return [n for n in SCORE_NAMES if n.lower().startswith(incomplete.lower())]
-
-
-def _rows(outcomes: list[RecordingScore], threshold: float) -> list[dict]:
-    """The library's results as rows; the threshold is shown for unreadable files too."""
-    return [
-        {
-            "file": str(o.result.path),
-            "score": o.result.score,
-            "threshold": threshold,
-            "decision": o.result.decision,
-            "error": o.result.error,
-            "timeline": o.timeline.to_dict() if o.timeline else None,
-        }
-        for o in outcomes
-    ]
 
 
 def _common_parent(rows: list[dict]) -> Path | None:
@@ -191,7 +173,7 @@ def score(
     --manifest, --workers and --scheduler (a Dask cluster) go with it.
     """
     from aegan.detector.detector import Detector
-    from aegan.detector.file_scoring import score_recordings
+    from aegan.detector.file_scoring import recording_rows, score_recordings, scores_document
     from aegan.errors import UsageError
     from aegan.features.audio import find_audio_files
     from aegan.features.stream import check_hop
@@ -229,7 +211,7 @@ def score(
         outcomes = score_recordings(
             detector, files, timeline=mode, hop=hop, score=name, progress=progress
         )
-    rows = _rows(outcomes, detector.threshold(name))
+    rows = recording_rows(outcomes, detector.threshold(name))
     if plot is not None:
         from aegan.results.maps import timeline_pictures
 
@@ -237,7 +219,7 @@ def score(
         for picture in timeline_pictures(timelines, plot, detector.name or model):
             err_console.print(f"Timeline picture: {picture}", highlight=False)
     if json_out:
-        print_json({"model": detector.name, "score": name, "files": rows})
+        print_json(scores_document(detector.name, name, rows))
     elif csv_out:
         _write_csv(rows)
     else:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aegan.detector.batch_scoring import FileScore
 from aegan.detector.timeline import Timeline
@@ -89,3 +89,24 @@ def score_recordings(
             continue
         outcomes.append(RecordingScore(timeline_result(Path(path), line), line))
     return outcomes
+
+
+def recording_rows(outcomes: Sequence[RecordingScore], threshold: float) -> list[dict[str, Any]]:
+    """The outcomes as JSON-ready rows, one per file; the threshold is shown for unreadable
+    files too. ``aegan score --json`` and the service answer with these same rows."""
+    return [
+        {
+            "file": str(o.result.path),
+            "score": o.result.score,
+            "threshold": threshold,
+            "decision": o.result.decision,
+            "error": o.result.error,
+            "timeline": o.timeline.to_dict() if o.timeline else None,
+        }
+        for o in outcomes
+    ]
+
+
+def scores_document(model: str | None, score: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The JSON document of ``aegan score --json``: the model, the score and the rows."""
+    return {"model": model, "score": score, "files": rows}

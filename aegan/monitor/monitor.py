@@ -33,6 +33,8 @@ DEVICE_BACKLOG = 120.0
 """A sound card cannot wait: without --max-backlog, at most this many seconds wait to be scored."""
 
 Subscriber = Callable[[Event], None]
+Loader = Callable[[str], "Detector"]
+"""How a model name becomes a loaded ``Detector`` (on a device, in a precision)."""
 
 
 def load_model(name: str) -> Detector:
@@ -48,7 +50,7 @@ class Monitor:
         self,
         specs: Sequence[SourceSpec],
         *,
-        loader: Callable[[str], Detector] = load_model,
+        loader: Loader = load_model,
         detectors: Mapping[str, Detector] | None = None,
         heartbeat: float = 60.0,
     ) -> None:
