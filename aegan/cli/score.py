@@ -39,9 +39,11 @@ def _complete_score(incomplete: str) -> list[str]:
 
 def _rows(outcomes: list[RecordingScore], threshold: float) -> list[dict]:
     """The library's results as rows; the threshold is shown for unreadable files too."""
+    from aegan.paths import printable
+
     return [
         {
-            "file": str(o.result.path),
+            "file": printable(o.result.path),
             "score": o.result.score,
             "threshold": threshold,
             "decision": o.result.decision,

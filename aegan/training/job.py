@@ -8,6 +8,7 @@ here, before any long work.
 from __future__ import annotations
 
 import copy
+import shlex
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,6 +57,25 @@ class TrainJob:
     resume: bool = False
     force: bool = False  # replace a run or model of the same name
     init: str | None = None  # a model whose weights the networks start from (fine-tuning)
+
+
+def data_folder(job: TrainJob) -> str:
+    """The folder a job trains on, as its checkpoint keeps it: an own data folder or a DCASE root."""
+    folder = job.root.folder if isinstance(job.root, OwnData) else job.root
+    return str(Path(folder).resolve())
+
+
+def check_same_data(job: TrainJob, checkpoint: runs.Checkpoint) -> None:
+    """Refuse to continue a run on another data folder: its epochs so far learnt the first one."""
+    if checkpoint.data is None or checkpoint.data == data_folder(job):
+        return
+    option = "--data" if isinstance(job.root, OwnData) else "--data-dir"
+    raise UsageError(
+        f"Run {job.name!r} trains on {checkpoint.data}, not {data_folder(job)}; a resumed run "
+        "keeps its data.",
+        f"Resume with {option} {shlex.quote(checkpoint.data)}, or start a new run on this "
+        "folder without --resume (another --name).",
+    )
 
 
 @dataclass
@@ -146,6 +166,7 @@ def check_job(job: TrainJob) -> None:
         return
     checkpoint = runs.read_checkpoint(runs.run_dir(job.name))
     check_resumable(checkpoint.config, job.cfg)
+    check_same_data(job, checkpoint)
     if checkpoint.epoch > job.cfg.train.epochs:
         raise UsageError(
             f"Run {job.name!r} has done {checkpoint.epoch} epochs already, more than {job.cfg.train.epochs}.",

@@ -30,6 +30,7 @@ from aegan.training import distributed, runs
 from aegan.training.batching import DeviceFeatures
 from aegan.training.distributed import Rank, Reporter
 from aegan.training.job import (
+    data_folder,
     TrainCallbacks,
     TrainingInterrupted,
     TrainInputs,
@@ -177,7 +178,8 @@ def _run_rank(
             record = epoch_record(epoch, losses, validator, trainer, progress)
             best = keep_best(checkpoint.best, record, trainer)
             state, rng = trainer.state_dict(), runs.rng_state(rank.device)
-            checkpoint = Checkpoint(cfg, epoch + 1, state, [*checkpoint.history, record], best, rng)
+            history = [*checkpoint.history, record]
+            checkpoint = Checkpoint(cfg, epoch + 1, state, history, best, rng, data_folder(job))
             runs.save_checkpoint(runs.run_dir(job.name), checkpoint)
             plots.plot_curves(
                 runs.run_dir(job.name) / runs.CURVES, checkpoint.history, cfg.detect.score

@@ -24,7 +24,7 @@ import shutil
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import torch
@@ -32,7 +32,7 @@ import torch
 from aegan import paths
 from aegan.config.keys import to_dict
 from aegan.config.schema import Config, config_from_dict, config_yaml
-from aegan.errors import AeganError, ModelError, UsageError
+from aegan.errors import AeganError, ModelError, UsageError, system_failure
 from aegan.model.checkpoints import LOAD_ERRORS, load_refusal, load_weights_only
 from aegan.model.registry import bundle_path, published
 
@@ -106,6 +106,7 @@ class Checkpoint:
     history: list[EpochRecord]
     best: Best | None = None
     rng: dict[str, Any] | None = None
+    data: str | None = None  # the folder trained on (None: a checkpoint from before it was kept)
 
 
 def cpu_copy(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -232,12 +233,46 @@ def save_checkpoint(folder: Path, checkpoint: Checkpoint) -> Path:
             "netG": best.netG, "netD": best.netD,
         },
         "rng": checkpoint.rng,
+        "data": checkpoint.data,
     }  # fmt: skip
     target = folder / CHECKPOINT
-    with paths.atomic_path(target) as tmp:
-        torch.save(payload, tmp)
-    write_history(folder, checkpoint.history)
+    try:
+        with paths.atomic_path(target) as tmp, open(tmp, "wb") as fh:
+            _save_torch(payload, fh)
+        write_history(folder, checkpoint.history)
+    except OSError as exc:  # a full or read-only drive: the last complete checkpoint stays
+        raise system_failure(exc, f"write the training checkpoint {target}", folder) from None
     return target
+
+
+class _RecordingWriter:
+    """A file's writes for ``torch.save``, keeping the OSError that torch's writer hides."""
+
+    def __init__(self, fh: BinaryIO) -> None:
+        self._fh = fh
+        self.error: OSError | None = None
+
+    def write(self, data: bytes) -> int:
+        try:
+            return self._fh.write(data)
+        except OSError as exc:
+            self.error = exc
+            raise
+
+    def flush(self) -> None:
+        self._fh.flush()
+
+
+def _save_torch(payload: dict[str, Any], fh: BinaryIO) -> None:
+    """``torch.save`` into an open file; a failed write is the OSError it was (a full disk is
+    ENOSPC), not torch's "enforce fail at inline_container.cc"."""
+    writer = _RecordingWriter(fh)
+    try:
+        torch.save(payload, writer)  # type: ignore[arg-type]
+    except RuntimeError:
+        if writer.error is not None:
+            raise writer.error from None
+        raise
 
 
 def read_checkpoint(folder: Path, map_location: str | torch.device = "cpu") -> Checkpoint:
@@ -267,6 +302,7 @@ def read_checkpoint(folder: Path, map_location: str | torch.device = "cpu") -> C
             history=[EpochRecord.from_dict(r) for r in json.loads(payload["history"])],
             best=None if best is None else Best(**best),
             rng=payload["rng"],
+            data=payload.get("data"),
         )
     except (OSError, RuntimeError, ValueError, KeyError, TypeError, AeganError) as exc:
         raise ModelError(f"Cannot read the training checkpoint {path}: {exc}.", hint) from None
