@@ -30,7 +30,6 @@ from aegan.training import distributed, runs
 from aegan.training.batching import DeviceFeatures
 from aegan.training.distributed import Rank, Reporter
 from aegan.training.job import (
-    data_folder,
     TrainCallbacks,
     TrainingInterrupted,
     TrainInputs,
@@ -38,6 +37,7 @@ from aegan.training.job import (
     TrainResult,
     check_inputs,
     check_job,
+    data_folder,
     load_inputs,
 )
 from aegan.training.owndata import initial_networks
