@@ -195,8 +195,14 @@ def localize_file(
 # ---------------------------------------------------------------- files
 
 
-def save_arrays(result: Localization, path: Path) -> Path:
-    """All arrays in one compressed ``.npz`` (keys: ``ARRAY_NAMES``), written atomically."""
+def save_arrays(result: Localization, path: Path, source: str | None = None) -> Path:
+    """All arrays in one compressed ``.npz`` (keys: ``ARRAY_NAMES``, plus ``source``, the
+    input file's path, when given), written atomically."""
+    extra = {} if source is None else {SOURCE_KEY: np.array(source)}
     with paths.atomic_path(Path(path)) as tmp, open(tmp, "wb") as fh:
-        np.savez_compressed(fh, **result.arrays())
+        np.savez_compressed(fh, **result.arrays(), **extra)
     return Path(path)
+
+
+SOURCE_KEY = "source"
+"""The entry of a ``.npz`` that names the file its maps were made from."""
