@@ -27,6 +27,7 @@ from aegan.features.segments import Scaler, require_one_segment, segment_view
 from aegan.model.bundle import Bundle, read_bundle, read_bundle_config, write_bundle
 from aegan.model.bundle_meta import bundle_name
 from aegan.model.embedding import EmbeddingDetectors
+from aegan.model.footprint import require_scoring_memory
 from aegan.model.inputs import Item, check_sample_rate, describe, is_single, waveform
 from aegan.model.items import score_items as _score_items
 from aegan.model.nets import Discriminator, Generator
@@ -137,6 +138,7 @@ class Detector:
         values bit for bit.
         """
         feat = self.cfg.feat
+        require_scoring_memory(self.cfg, batch_size, self.device)
         result = score_clips(
             self.generator,
             self.discriminator,

@@ -24,10 +24,11 @@ import numpy as np
 import torch
 
 from aegan import paths
-from aegan.features.audio import read_audio
+from aegan.errors import AudioError
+from aegan.features.audio import probe, read_audio
 from aegan.features.logmel import frame_times, mel_centre_frequencies
 from aegan.features.segments import covering_starts, require_one_segment
-from aegan.features.stream import read_part
+from aegan.features.stream import read_part, stretch
 from aegan.model.detector import Detector
 from aegan.model.inputs import require_usable
 from aegan.model.precision import network_precision
@@ -180,6 +181,7 @@ def localize_file(
     (docs/method.md section 13); the time axis stays the recording's.
     """
     rate = detector.cfg.feat.sample_rate
+    require_mappable(Path(path), rate, start, end)
     if start is None and end is None:
         wave, source = read_audio(path, rate), str(path)
     else:
@@ -190,6 +192,26 @@ def localize_file(
     return localize_spectrogram(
         detector, spectrogram, batch_size=batch_size, source=source, offset=float(start or 0.0)
     )
+
+
+MAX_MAP_SECONDS = 600.0
+"""The longest stretch one map covers: its arrays, and the recording read whole, grow with
+the length (about 1.2 GB an hour at 32 mel bands), and a wider picture shows nothing more."""
+
+
+def require_mappable(path: Path, sample_rate: int, start: float | None, end: float | None) -> None:
+    """Refuse, from the header alone, a stretch longer than ``MAX_MAP_SECONDS``."""
+    info = probe(path, sample_rate)
+    first, stop = stretch(info, start, end)
+    seconds = (stop - first) / info.sample_rate
+    if seconds > MAX_MAP_SECONDS:
+        begin = first / info.sample_rate
+        raise AudioError(
+            f"{path} would be mapped over {seconds:.0f} s; one map covers at most "
+            f"{MAX_MAP_SECONDS:.0f} s (its memory grows with the length): map a stretch, e.g. "
+            f"--start {begin:g} --end {begin + MAX_MAP_SECONDS:g}, after finding it with "
+            "`aegan score FILE --plot DIR`."
+        )
 
 
 # ---------------------------------------------------------------- files

@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+import torch
+
 from aegan.config.keys import flatten, to_dict
 from aegan.config.schema import Config, apply_sources
 from aegan.dcase.clips import discover
@@ -21,6 +23,7 @@ from aegan.errors import AeganError, DataError, UsageError
 from aegan.features.cache import FeatureSet, load_or_compute
 from aegan.features.prepare import prepare_machine, training_sets
 from aegan.model.embedding import MIN_TRAINING_CLIPS
+from aegan.model.footprint import require_memory, training_bytes
 from aegan.model.registry import bundle_path
 from aegan.paths import models_dir, runs_dir
 from aegan.progress import Progress, no_progress
@@ -177,6 +180,20 @@ def check_job(job: TrainJob) -> None:
             f"Run {job.name!r} has finished its {checkpoint.epoch} epochs and its model exists.",
             f"To train further, resume with more epochs, e.g. --epochs {checkpoint.epoch + 10}.",
         )
+
+
+def require_training_memory(cfg: Config, inputs: TrainInputs, device: torch.device) -> None:
+    """Refuse settings whose training step needs more memory than the device has free,
+    before the features are uploaded and the networks built."""
+    features = sum(fs.nbytes for fs in inputs.train_sets)
+    require_memory(
+        training_bytes(cfg, features),
+        device,
+        f"Training with batches of {cfg.train.batch_size}",
+        f"Lower train.batch_size (e.g. --set train.batch_size={max(1, cfg.train.batch_size // 4)}) "
+        f"or the input size (net.isize={cfg.net.isize}, feat.n_mels, feat.segment_frames), "
+        "or train on a device with more memory (--gpu).",
+    )
 
 
 def check_inputs(cfg: Config, inputs: TrainInputs, world: int) -> None:

@@ -39,6 +39,7 @@ from aegan.training.job import (
     check_job,
     data_folder,
     load_inputs,
+    require_training_memory,
 )
 from aegan.training.owndata import initial_networks
 from aegan.training.runs import Checkpoint
@@ -152,6 +153,7 @@ def _run_rank(
     speed, notes = SpeedSettings.resolve(cfg, rank.device, rank.world)
     for note in notes if rank.is_main else ():
         report(("note", note))
+    require_training_memory(cfg, inputs, rank.device)
     torch.manual_seed(cfg.train.seed)
     np.random.seed(cfg.train.seed % 2**32)
     trainer = Trainer(cfg, *initial_networks(cfg, job.init), rank, speed)

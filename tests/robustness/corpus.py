@@ -65,6 +65,8 @@ class Case:
     setup: Callable[[Workspace], None] | None = None
     unchanged: tuple[str, ...] = ("home", "tmp")  # folders no byte of which may change
     forbidden: tuple[str, ...] = ("weights_only",)  # text the output must never hold
+    after: Callable[[Workspace], None] | None = None  # more checks of what is left afterwards
+    slow: bool = False  # marked slow: it trains (the default suite leaves it out)
 
 
 # ---------------------------------------------------------------- setups
@@ -229,12 +231,16 @@ def run_case(case: Case, runner, aegan_home: Path, tmp_path: Path, request, monk
     assert not (tmp_path / "pwned.txt").exists()
     for name in case.unchanged:
         assert snapshot(folders[name]) == before[name], f"{name} changed"
+    if case.after is not None:
+        case.after(ws)
 
 
 def corpus_test(cases: list[Case]) -> Callable[..., None]:
     """The parametrised test of a list of cases, for a ``test_<topic>_cases.py`` module."""
 
-    @pytest.mark.parametrize("case", cases, ids=[c.name for c in cases])
+    params = [pytest.param(c, marks=[pytest.mark.slow] if c.slow else []) for c in cases]
+
+    @pytest.mark.parametrize("case", params, ids=[c.name for c in cases])
     def test_a_bad_input_gives_one_clear_message(
         case: Case, runner, aegan_home: Path, tmp_path: Path, request, monkeypatch
     ) -> None:
