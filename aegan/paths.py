@@ -8,7 +8,6 @@ writes, inter-process file locks, and sweep what killed writers left behind.
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import os
 import shutil
@@ -21,6 +20,8 @@ from pathlib import Path
 
 import platformdirs
 
+from aegan.files import STAGING_SUFFIX, follow_umask
+
 try:
     import fcntl
 except ImportError:  # pragma: no cover - Windows: msvcrt byte locks, and no sweeping
@@ -30,8 +31,6 @@ except ImportError:  # pragma: no cover - Windows: msvcrt byte locks, and no swe
 APP_NAME = "aegan"
 HOME_ENV = "AEGAN_HOME"
 
-STAGING_SUFFIX = ".part"
-"""Ends the name of what ``atomic_path`` and ``staging_dir`` write before it is complete."""
 
 RESULTS_FILE = "results.json"
 """In a results folder of ``aegan test``: the figures and what produced them."""
@@ -110,7 +109,7 @@ def atomic_path(target: Path, suffix: str = "") -> Iterator[Path]:
     )
     tmp = Path(tmp_name)
     try:
-        _follow_umask(fd, 0o666)  # mkstemp makes it 0600: the file gets the mode open() gives
+        follow_umask(fd, 0o666)  # mkstemp makes it 0600: the file gets the mode open() gives
         if fcntl is not None:
             _lock(fd, wait=False)
         yield tmp
@@ -134,7 +133,7 @@ def staging_dir(target: Path) -> Iterator[Path]:
     folder = Path(
         tempfile.mkdtemp(prefix=f".{target.name}.", suffix=STAGING_SUFFIX, dir=target.parent)
     )
-    _follow_umask(folder, 0o777)  # mkdtemp makes it 0700: it may become the folder itself
+    follow_umask(folder, 0o777)  # mkdtemp makes it 0700: it may become the folder itself
     fd = os.open(folder, os.O_RDONLY) if fcntl is not None else None
     try:
         if fd is not None:
@@ -146,93 +145,9 @@ def staging_dir(target: Path) -> Iterator[Path]:
             os.close(fd)
 
 
-def replace_dir(staged: Path, target: Path) -> None:
-    """Put the complete folder ``staged`` at ``target``, replacing what was there as a whole.
-
-    Readers see the old folder or the new one, never a mix of both. The old one is
-    moved aside under a staging name (swept if the process dies right then) and removed.
-    """
-    target = Path(target)
-    if not target.exists():
-        os.replace(staged, target)
-        return
-    aside = Path(
-        tempfile.mkdtemp(prefix=f".{target.name}.old.", suffix=STAGING_SUFFIX, dir=target.parent)
-    )
-    os.replace(target, aside / target.name)
-    try:
-        os.replace(staged, target)
-    except BaseException:
-        os.replace(aside / target.name, target)  # the old folder back where it was
-        raise
-    finally:
-        shutil.rmtree(aside, ignore_errors=True)
-
-
-def current_umask() -> int:
-    """This process's umask, read without changing it where the system can tell it (Linux)."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError):
-        pass
-    with _umask_change:  # elsewhere: set and restore it, one thread at a time
-        mask = os.umask(0o022)
-        os.umask(mask)
-    return mask
-
-
-_umask_change = threading.Lock()
-
-
-def _follow_umask(target: int | Path, mode: int) -> None:
-    """Give a file or folder made by tempfile (private) the mode the umask lets others have."""
-    if os.name != "nt":
-        os.chmod(target, mode & ~current_umask())
-
-
-def preallocate(path: Path) -> None:
-    """Reserve the disk space of a file's whole current length (a memory-mapped one).
-
-    A memory map of a sparse file fills the disk page by page, and a full disk
-    then kills the process with SIGBUS; reserved space makes it an OSError here.
-    """
-    size = os.path.getsize(path)
-    if hasattr(os, "posix_fallocate"):
-        fd = os.open(path, os.O_RDWR)
-        try:
-            os.posix_fallocate(fd, 0, size)
-            return
-        except OSError as exc:
-            if exc.errno not in (errno.EINVAL, errno.EOPNOTSUPP):  # unsupported: zeros below
-                raise
-        finally:
-            os.close(fd)
-    with open(path, "r+b") as fh:  # macOS, Windows and some drives: write the map's zeros
-        while fh.tell() < size:
-            fh.write(bytes(min(1 << 20, size - fh.tell())))
-
-
 def write_text_atomic(target: Path, text: str) -> None:
     with atomic_path(target) as tmp:
         tmp.write_text(text, encoding="utf-8")
-
-
-def printable(path: Path | str) -> str:
-    """A path as text any terminal, CSV or JSON takes: bytes of a name not in UTF-8 as \\xff."""
-    return os.fsencode(path).decode("utf-8", "backslashreplace")
-
-
-def is_utf8_name(path: Path | str) -> bool:
-    """Whether a path is valid UTF-8 (Python keeps other bytes as surrogates, which many
-    libraries cannot encode)."""
-    try:
-        str(path).encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def file_digests(path: Path) -> tuple[str, str]:

@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "aegan"
 
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("errors", "paths", "progress", "score_names", "memory"),
+    ("errors", "files", "paths", "progress", "score_names", "memory"),
     ("dcase",),
     ("config",),
     ("features", "plots"),

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aegan import paths
+from aegan import files, paths
 
 
 def mode_of(path: Path) -> int:
@@ -24,7 +24,7 @@ def test_files_and_staged_folders_get_the_modes_the_umask_gives(tmp_path_factory
     folder = tmp_path_factory.mktemp("modes")
     before = os.umask(mask)
     try:
-        assert paths.current_umask() == mask
+        assert files.current_umask() == mask
         paths.write_text_atomic(folder / "report.md", "text")
         with paths.staging_dir(folder / "results") as staged:
             staged_mode = mode_of(staged)
@@ -43,7 +43,7 @@ def test_a_replaced_folder_holds_only_the_new_files(tmp_path):
     (target / "results.json").write_text("{}")
     with paths.staging_dir(target) as staged:
         (staged / "results.json").write_text('{"new": true}')
-        paths.replace_dir(staged, target)
+        files.replace_dir(staged, target)
     assert sorted(p.name for p in target.iterdir()) == ["results.json"]
     assert (target / "results.json").read_text() == '{"new": true}'
     assert [p.name for p in tmp_path.iterdir()] == ["results"]  # nothing aside is left
@@ -55,7 +55,7 @@ def test_a_failed_swap_puts_the_old_folder_back(tmp_path):
     (target / "results.json").write_text("old")
     staged = tmp_path / "missing"  # a staged folder that is gone: its rename fails
     with pytest.raises(FileNotFoundError):
-        paths.replace_dir(staged, target)
+        files.replace_dir(staged, target)
     assert (target / "results.json").read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["results"]
 
@@ -65,13 +65,13 @@ def test_preallocated_space_is_on_the_disk_before_any_write(tmp_path):
     with open(sparse, "wb") as fh:
         fh.truncate(8 << 20)  # what a memory map of a new .npy starts from
     assert sparse.stat().st_blocks * 512 < 1 << 20
-    paths.preallocate(sparse)
+    files.preallocate(sparse)
     assert sparse.stat().st_blocks * 512 >= 8 << 20
     assert sparse.stat().st_size == 8 << 20
 
 
 def test_printable_names_show_bytes_that_are_not_utf8():
     name = os.fsdecode(b"clips/bad\xff.wav")
-    assert not paths.is_utf8_name(name) and paths.is_utf8_name("clips/caf\u00e9.wav")
-    assert paths.printable(name) == "clips/bad\\xff.wav"
-    assert paths.printable("clips/caf\u00e9.wav") == "clips/caf\u00e9.wav"
+    assert not files.is_utf8_name(name) and files.is_utf8_name("clips/caf\u00e9.wav")
+    assert files.printable(name) == "clips/bad\\xff.wav"
+    assert files.printable("clips/caf\u00e9.wav") == "clips/caf\u00e9.wav"

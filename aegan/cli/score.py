@@ -41,7 +41,7 @@ def _complete_score(incomplete: str) -> list[str]:
 
 def _rows(outcomes: list[RecordingScore], threshold: float) -> list[dict]:
     """The library's results as rows; the threshold is shown for unreadable files too."""
-    from aegan.paths import printable
+    from aegan.files import printable
 
     return [
         {

@@ -17,7 +17,7 @@ import soundfile as sf
 
 from aegan.dcase.clips import AUDIO_SUFFIXES
 from aegan.errors import AudioError, DataError
-from aegan.paths import is_utf8_name, printable
+from aegan.files import is_utf8_name, printable
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from typing import TypeVar
 
 import numpy as np
 
-from aegan import paths
+from aegan import files, paths
 from aegan.config.schema import FeatureConfig
 from aegan.dcase.clips import Clip
 from aegan.errors import DataError
@@ -79,7 +79,7 @@ def compute_features(
         out = np.lib.format.open_memmap(
             tmp, mode="w+", dtype=np.float32, shape=(cfg.n_mels, int(offsets[-1]))
         )
-        paths.preallocate(tmp)  # a full disk is an OSError now, not a SIGBUS in a worker
+        files.preallocate(tmp)  # a full disk is an OSError now, not a SIGBUS in a worker
         work = partial(_write_log_mel, clips, infos, offsets, transform, out)
         for i, (hi, lo) in enumerate(in_order(work, len(clips))):
             if not (np.isfinite(hi) and np.isfinite(lo)):

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from aegan import paths
+from aegan import files, paths
 from aegan.dcase.clips import Clip, discover, is_synthetic, require_root
 from aegan.dcase.evaluation import Evaluation
 from aegan.dcase.facts import edition
@@ -193,7 +193,7 @@ def write_folder(result: Assessment) -> list[Path]:
     try:
         with paths.staging_dir(folder) as staged:
             written = write_results(result, staged)
-            paths.replace_dir(staged, folder)
+            files.replace_dir(staged, folder)
     except OSError as exc:
         raise system_failure(exc, f"write the results folder {folder}", folder.parent) from None
     return [folder / path.relative_to(staged) for path in written]

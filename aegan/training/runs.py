@@ -24,7 +24,7 @@ import shutil
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import numpy as np
 import torch
@@ -33,6 +33,7 @@ from aegan import paths
 from aegan.config.keys import to_dict
 from aegan.config.schema import Config, config_from_dict, config_yaml
 from aegan.errors import AeganError, ModelError, UsageError, system_failure
+from aegan.files import save_torch
 from aegan.model.checkpoints import LOAD_ERRORS, load_refusal, load_weights_only
 from aegan.model.registry import bundle_path, published
 
@@ -238,41 +239,11 @@ def save_checkpoint(folder: Path, checkpoint: Checkpoint) -> Path:
     target = folder / CHECKPOINT
     try:
         with paths.atomic_path(target) as tmp, open(tmp, "wb") as fh:
-            _save_torch(payload, fh)
+            save_torch(payload, fh)
         write_history(folder, checkpoint.history)
     except OSError as exc:  # a full or read-only drive: the last complete checkpoint stays
         raise system_failure(exc, f"write the training checkpoint {target}", folder) from None
     return target
-
-
-class _RecordingWriter:
-    """A file's writes for ``torch.save``, keeping the OSError that torch's writer hides."""
-
-    def __init__(self, fh: BinaryIO) -> None:
-        self._fh = fh
-        self.error: OSError | None = None
-
-    def write(self, data: bytes) -> int:
-        try:
-            return self._fh.write(data)
-        except OSError as exc:
-            self.error = exc
-            raise
-
-    def flush(self) -> None:
-        self._fh.flush()
-
-
-def _save_torch(payload: dict[str, Any], fh: BinaryIO) -> None:
-    """``torch.save`` into an open file; a failed write is the OSError it was (a full disk is
-    ENOSPC), not torch's "enforce fail at inline_container.cc"."""
-    writer = _RecordingWriter(fh)
-    try:
-        torch.save(payload, writer)  # type: ignore[arg-type]
-    except RuntimeError:
-        if writer.error is not None:
-            raise writer.error from None
-        raise
 
 
 def read_checkpoint(folder: Path, map_location: str | torch.device = "cpu") -> Checkpoint:
