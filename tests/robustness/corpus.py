@@ -137,6 +137,13 @@ def write_wav(path: Path, samples: np.ndarray) -> None:
     sf.write(str(path), samples.astype(np.float32), 16000, subtype="FLOAT")
 
 
+def long_recording(ws: Workspace) -> None:
+    """The small model (1.5-s clips) and a 6-s recording to score with it."""
+    ws.fixture("installed_bundle")
+    rng = np.random.default_rng(0)
+    write_wav(ws.tmp / "long.wav", 0.1 * np.sin(np.arange(96000) / 5.0) + 0.01 * rng.random(96000))
+
+
 def nan_wav(ws: Workspace) -> None:
     ws.fixture("installed_bundle")
     write_wav(ws.tmp / "nan.wav", np.r_[np.zeros(16000), np.nan, np.zeros(47999)])

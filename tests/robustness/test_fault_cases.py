@@ -24,7 +24,7 @@ from aegan.dcase.folders import OwnData
 from aegan.training import runs
 from aegan.training.owndata import own_config
 from tests.conftest import SET_SMALL, SMALL_NET, set_options, write_tone
-from tests.robustness.corpus import Case, Workspace, corpus_test, write_wav
+from tests.robustness.corpus import Case, Workspace, corpus_test, long_recording, write_wav
 
 BAD_NAME = os.fsdecode(b"bad\xff.wav")  # not UTF-8: Python holds the byte as a surrogate
 SMALL_BATCH = ["--set", "train.batch_size=32"]
@@ -124,12 +124,6 @@ def results_fill_the_disk(ws: Workspace) -> None:
     (drive / "results" / paths.RESULTS_FILE).write_text(json.dumps({"model": "earlier"}))
     (drive / "results" / "anomaly_score_fan_section_00_test.csv").write_text("a.wav,0.5\n")
     fill(drive)
-
-
-def long_recording(ws: Workspace) -> None:
-    ws.fixture("installed_bundle")
-    rng = np.random.default_rng(0)
-    write_wav(ws.tmp / "long.wav", 0.1 * np.sin(np.arange(96000) / 5.0) + 0.01 * rng.random(96000))
 
 
 def plot_folder_under_a_file(ws: Workspace) -> None:
