@@ -3,11 +3,14 @@ whole, and space reserved before a memory-mapped file is filled."""
 
 from __future__ import annotations
 
+import errno
+import io
 import os
 import stat
 from pathlib import Path
 
 import pytest
+import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -75,3 +78,27 @@ def test_printable_names_show_bytes_that_are_not_utf8():
     assert not files.is_utf8_name(name) and files.is_utf8_name("clips/caf\u00e9.wav")
     assert files.printable(name) == "clips/bad\\xff.wav"
     assert files.printable("clips/caf\u00e9.wav") == "clips/caf\u00e9.wav"
+
+
+class FillingFile(io.BytesIO):
+    """A file on a drive that fills after ``room`` bytes."""
+
+    def __init__(self, room: int) -> None:
+        super().__init__()
+        self.room = room
+
+    def write(self, data) -> int:
+        if self.tell() + len(data) > self.room:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return super().write(data)
+
+
+def test_torch_save_on_a_full_drive_raises_the_oserror_not_torchs_own():
+    payload = {"weights": torch.zeros(50_000)}
+    with pytest.raises(OSError) as caught:
+        files.save_torch(payload, FillingFile(room=4096))
+    assert caught.value.errno == errno.ENOSPC
+    whole = FillingFile(room=1 << 30)
+    files.save_torch(payload, whole)  # with room, the same call writes a loadable file
+    whole.seek(0)
+    assert torch.equal(torch.load(whole, weights_only=True)["weights"], payload["weights"])
