@@ -20,6 +20,8 @@ from pathlib import Path
 
 import platformdirs
 
+from aegan.files import STAGING_SUFFIX, follow_umask
+
 try:
     import fcntl
 except ImportError:  # pragma: no cover - Windows: msvcrt byte locks, and no sweeping
@@ -29,8 +31,6 @@ except ImportError:  # pragma: no cover - Windows: msvcrt byte locks, and no swe
 APP_NAME = "aegan"
 HOME_ENV = "AEGAN_HOME"
 
-STAGING_SUFFIX = ".part"
-"""Ends the name of what ``atomic_path`` and ``staging_dir`` write before it is complete."""
 
 RESULTS_FILE = "results.json"
 """In a results folder of ``aegan test``: the figures and what produced them."""
@@ -109,6 +109,7 @@ def atomic_path(target: Path, suffix: str = "") -> Iterator[Path]:
     )
     tmp = Path(tmp_name)
     try:
+        follow_umask(fd, 0o666)  # mkstemp makes it 0600: the file gets the mode open() gives
         if fcntl is not None:
             _lock(fd, wait=False)
         yield tmp
@@ -132,6 +133,7 @@ def staging_dir(target: Path) -> Iterator[Path]:
     folder = Path(
         tempfile.mkdtemp(prefix=f".{target.name}.", suffix=STAGING_SUFFIX, dir=target.parent)
     )
+    follow_umask(folder, 0o777)  # mkdtemp makes it 0700: it may become the folder itself
     fd = os.open(folder, os.O_RDONLY) if fcntl is not None else None
     try:
         if fd is not None:

@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "aegan"
 
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("errors", "paths", "progress", "score_names", "allocator", "byte_sizes"),
+    ("errors", "files", "paths", "progress", "score_names", "allocator", "byte_sizes"),
     ("dcase",),
     ("config",),
     ("features",),

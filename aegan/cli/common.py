@@ -40,7 +40,8 @@ def set_debug(value: bool) -> None:
     _state["debug"] = value
 
 
-def _print_error(exc: AeganError) -> None:
+def print_error(exc: AeganError) -> None:
+    """One error as every command shows it: the message in red, then its hint."""
     err_console.print(f"[bold red]Error:[/] {exc.message}", highlight=False)
     if exc.hint:
         err_console.print(exc.hint, highlight=False)
@@ -59,7 +60,7 @@ def reports_errors(func: F) -> F:
         except AeganError as exc:
             if _state["debug"]:
                 err_console.print_exception()
-            _print_error(exc)
+            print_error(exc)
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
             err_console.print("[yellow]Interrupted.[/]")
@@ -67,7 +68,7 @@ def reports_errors(func: F) -> F:
         except OSError as exc:  # disk full, permission denied, ...
             if _state["debug"]:
                 err_console.print_exception()
-            _print_error(system_failure(exc))
+            print_error(system_failure(exc))
             raise typer.Exit(EXIT_RUNTIME) from None
 
     return wrapper  # type: ignore[return-value]

@@ -80,6 +80,13 @@ def localize(
             f"{len(results) - len(failed)} of {len(results)} maps written to {folder}",
             highlight=False,
         )
+    for result in results:
+        if result.png is not None and result.png.stem != result.path.stem:
+            err_console.print(
+                f"{result.path}: {folder} holds a map of another {result.path.name}; this "
+                f"one is {result.png.name}.",
+                highlight=False,
+            )
     for result in failed:
         err_console.print(f"[bold red]Skipped[/] {result.path}: {result.error}", highlight=False)
     if failed:

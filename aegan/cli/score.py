@@ -6,7 +6,7 @@ import csv
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -20,12 +20,17 @@ from aegan.cli.common import (
     complete_model,
     console,
     err_console,
+    print_error,
     print_json,
     progress_bars,
     reports_errors,
 )
 from aegan.cli.score_fleet import EXIT_ANOMALY, EXIT_UNREADABLE, score_many
 from aegan.cli.score_render import print_timelines, timeline_rows
+
+if TYPE_CHECKING:
+    from aegan.detector.file_scoring import RecordingScore
+    from aegan.errors import AeganError
 
 
 def _complete_score(incomplete: str) -> list[str]:
@@ -69,6 +74,22 @@ def _write_csv(rows: list[dict]) -> None:
     writer = csv.DictWriter(sys.stdout, fieldnames=list(flat[0]), lineterminator="\n")
     writer.writeheader()
     writer.writerows(flat)
+
+
+def _plot(outcomes: list[RecordingScore], folder: Path, model: str) -> AeganError | None:
+    """Write the timeline pictures and print their paths; the error if they cannot be written
+    (a full or read-only drive), so that the scores computed are still printed."""
+    from aegan.errors import system_failure
+    from aegan.results.maps import timeline_pictures
+
+    timelines = [o.timeline for o in outcomes if o.timeline is not None]
+    try:
+        pictures = timeline_pictures(timelines, folder, model)
+    except OSError as exc:
+        return system_failure(exc, f"write the timeline pictures into {folder}", folder)
+    for picture in pictures:
+        err_console.print(f"Timeline picture: {picture}", highlight=False)
+    return None
 
 
 @reports_errors
@@ -212,12 +233,7 @@ def score(
             detector, files, timeline=mode, hop=hop, score=name, progress=progress
         )
     rows = recording_rows(outcomes, detector.threshold(name))
-    if plot is not None:
-        from aegan.results.maps import timeline_pictures
-
-        timelines = [o.timeline for o in outcomes if o.timeline is not None]
-        for picture in timeline_pictures(timelines, plot, detector.name or model):
-            err_console.print(f"Timeline picture: {picture}", highlight=False)
+    unplotted = None if plot is None else _plot(outcomes, plot, detector.name or model)
     if json_out:
         print_json(scores_document(detector.name, name, rows))
     elif csv_out:
@@ -232,7 +248,11 @@ def score(
             + (f", {failed} unreadable" if failed else "")
             + "."
         )
+    if unplotted is not None:  # the scores are out; now say what could not be drawn
+        print_error(unplotted)
     if fail_on_anomaly and any(r["decision"] == "anomaly" for r in rows):
         raise typer.Exit(EXIT_ANOMALY)
+    if unplotted is not None:
+        raise typer.Exit(unplotted.exit_code)
     if any(r["error"] for r in rows):
         raise typer.Exit(EXIT_UNREADABLE)

@@ -31,6 +31,7 @@ from aegan.errors import AeganError, DataError, ModelError
 from aegan.features.logmel import MelTransform, one_blas_thread
 from aegan.features.segments import Scaler, require_one_segment, segment_view
 from aegan.model.embedding import EmbeddingDetectors
+from aegan.model.footprint import require_scoring_memory
 from aegan.model.nets import Discriminator, Generator
 from aegan.model.precision import Precision, check_precision, parse_precision
 from aegan.model.reference import (
@@ -138,6 +139,7 @@ class Detector:
         values bit for bit.
         """
         feat = self.cfg.feat
+        require_scoring_memory(self.cfg, batch_size, self.device)
         result = score_clips(
             self.generator,
             self.discriminator,

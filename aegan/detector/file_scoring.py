@@ -19,6 +19,7 @@ from aegan.detector.timeline import Timeline
 from aegan.errors import AeganError
 from aegan.features.audio import probe
 from aegan.features.stream import check_hop
+from aegan.files import printable
 from aegan.progress import Progress, no_progress
 
 if TYPE_CHECKING:
@@ -96,7 +97,7 @@ def recording_rows(outcomes: Sequence[RecordingScore], threshold: float) -> list
     files too. ``aegan score --json`` and the service answer with these same rows."""
     return [
         {
-            "file": str(o.result.path),
+            "file": printable(o.result.path),
             "score": o.result.score,
             "threshold": threshold,
             "decision": o.result.decision,

@@ -26,10 +26,11 @@ import torch
 from aegan import paths
 from aegan.detector.detector import Detector
 from aegan.detector.waveforms import require_usable
-from aegan.features.audio import read_audio
+from aegan.errors import AudioError
+from aegan.features.audio import probe, read_audio
 from aegan.features.logmel import frame_times, mel_centre_frequencies
 from aegan.features.segments import covering_starts, require_one_segment
-from aegan.features.stream import read_part
+from aegan.features.stream import read_part, stretch
 from aegan.model.precision import network_precision
 from aegan.model.scores import eval_mode
 
@@ -180,6 +181,7 @@ def localize_file(
     (docs/method.md section 13); the time axis stays the recording's.
     """
     rate, channel = detector.cfg.feat.sample_rate, detector.cfg.feat.channel
+    require_mappable(Path(path), rate, start, end)
     if start is None and end is None:
         wave, source = read_audio(path, rate, channel=channel), str(path)
     else:
@@ -192,11 +194,37 @@ def localize_file(
     )
 
 
+MAX_MAP_SECONDS = 600.0
+"""The longest stretch one map covers: its arrays, and the recording read whole, grow with
+the length (about 1.2 GB an hour at 32 mel bands), and a wider picture shows nothing more."""
+
+
+def require_mappable(path: Path, sample_rate: int, start: float | None, end: float | None) -> None:
+    """Refuse, from the header alone, a stretch longer than ``MAX_MAP_SECONDS``."""
+    info = probe(path, sample_rate)
+    first, stop = stretch(info, start, end)
+    seconds = (stop - first) / info.sample_rate
+    if seconds > MAX_MAP_SECONDS:
+        begin = first / info.sample_rate
+        raise AudioError(
+            f"{path} would be mapped over {seconds:.0f} s; one map covers at most "
+            f"{MAX_MAP_SECONDS:.0f} s (its memory grows with the length): map a stretch, e.g. "
+            f"--start {begin:g} --end {begin + MAX_MAP_SECONDS:g}, after finding it with "
+            "`aegan score FILE --plot DIR`."
+        )
+
+
 # ---------------------------------------------------------------- files
 
 
-def save_arrays(result: Localization, path: Path) -> Path:
-    """All arrays in one compressed ``.npz`` (keys: ``ARRAY_NAMES``), written atomically."""
+def save_arrays(result: Localization, path: Path, source: str | None = None) -> Path:
+    """All arrays in one compressed ``.npz`` (keys: ``ARRAY_NAMES``, plus ``source``, the
+    input file's path, when given), written atomically."""
+    extra = {} if source is None else {SOURCE_KEY: np.array(source)}
     with paths.atomic_path(Path(path)) as tmp, open(tmp, "wb") as fh:
-        np.savez_compressed(fh, **result.arrays())
+        np.savez_compressed(fh, **result.arrays(), **extra)
     return Path(path)
+
+
+SOURCE_KEY = "source"
+"""The entry of a ``.npz`` that names the file its maps were made from."""

@@ -20,6 +20,7 @@ import soundfile as sf
 from aegan.config.schema import MIX, Channel
 from aegan.dcase.clips import AUDIO_SUFFIXES
 from aegan.errors import AudioError, DataError
+from aegan.files import is_utf8_name, printable
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,12 @@ def wav_data_shortfall(path: Path) -> tuple[int, int] | None:
 def probe(path: Path | str, sample_rate: int) -> AudioInfo:
     """Read a file's header only; raise AudioError naming the file if it is not audio."""
     path = Path(path)
+    if not is_utf8_name(path):
+        raise AudioError(
+            f"Cannot read {printable(path)}: its name is not valid UTF-8, and the audio library "
+            "can only open UTF-8 names.",
+            "Rename the file (e.g. with your file manager) and run again.",
+        )
     try:
         info = sf.info(str(path))
     except (sf.LibsndfileError, RuntimeError, OSError) as exc:

@@ -32,7 +32,7 @@ from aegan import paths
 from aegan.config.schema import MIX, FeatureConfig
 from aegan.config.settings import features_max_bytes
 from aegan.dcase.clips import Clip
-from aegan.errors import DataError
+from aegan.errors import DataError, system_failure
 from aegan.features.compute import compute_features
 from aegan.features.eviction import evict, mark_used, remove_entry
 from aegan.features.segments import Scaler, segment_view
@@ -125,7 +125,8 @@ def files_key(clips: Sequence[Clip]) -> str:
             stat = clip.path.stat()
         except OSError as exc:
             raise DataError(f"Cannot read {clip.path}: {exc.strerror}.") from None
-        digest.update(f"{clip.path.resolve()}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+        digest.update(os.fsencode(clip.path.resolve()))  # any name, even one not in UTF-8
+        digest.update(f"\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
     return digest.hexdigest()[:8]
 
 
@@ -221,7 +222,12 @@ def _compute_entry(
 ) -> FeatureSet:
     """Compute and write one entry: the features file, then its metadata (which makes it valid)."""
     started = time.perf_counter()
-    offsets, db_range = compute_features(clips, cfg, npy, progress, task=name)
+    try:
+        offsets, db_range = compute_features(clips, cfg, npy, progress, task=name)
+    except OSError as exc:  # a full or read-only drive: nothing was kept
+        raise system_failure(
+            exc, f"write the features of {name} into {npy.parent}", npy.parent
+        ) from None
     meta = {
         "key": key,
         "version": CACHE_VERSION,
@@ -234,8 +240,12 @@ def _compute_entry(
     }
     try:
         paths.write_text_atomic(meta_path, json.dumps(meta))
-    except BaseException:
+    except BaseException as exc:
         npy.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise system_failure(
+                exc, f"write the features of {name} into {npy.parent}", npy.parent
+            ) from None
         raise
     return FeatureSet(clips, np.load(npy, mmap_mode="c"), offsets, npy, db_range)
 

@@ -2,7 +2,8 @@
 
 Every clip's header is checked first, so bad input fails before any work and
 writes nothing. Then worker threads each read a clip, compute its log-mel and
-write it into its own columns of a memory-mapped array (soundfile, scipy's FFT,
+write it into its own columns of a memory-mapped array, its disk space reserved
+first so that a full disk is an error and not a crash (soundfile, scipy's FFT,
 numpy's matrix products and copies all release the GIL, so the threads run on
 every core), while this thread checks the clips in order and reports progress:
 memory use does not grow with the number of clips, and no torch is imported. The clips' temporaries are reused from the
@@ -23,7 +24,7 @@ from typing import TypeVar
 
 import numpy as np
 
-from aegan import paths
+from aegan import files, paths
 from aegan.allocator import reused_host_memory
 from aegan.config.schema import Channel, FeatureConfig
 from aegan.dcase.clips import Clip
@@ -80,6 +81,7 @@ def compute_features(
         out = np.lib.format.open_memmap(
             tmp, mode="w+", dtype=np.float32, shape=(cfg.n_mels, int(offsets[-1]))
         )
+        files.preallocate(tmp)  # a full disk is an OSError now, not a SIGBUS in a worker
         work = partial(_write_log_mel, clips, infos, offsets, transform, channel, out)
         for i, (hi, lo) in enumerate(in_order(work, len(clips))):
             if not (np.isfinite(hi) and np.isfinite(lo)):

@@ -82,6 +82,8 @@ def init_weights(module: nn.Module) -> None:
     LayerNorm and Linear keep torch's defaults, as in the original.
     """
     for layer in module.modules():
+        if any(p.is_meta for p in layer.parameters(recurse=False)):
+            continue  # shapes only (aegan.model.footprint): nothing to draw, and slow to try
         if isinstance(layer, (nn.Conv2d, nn.ConvTranspose2d)):
             nn.init.normal_(layer.weight, 0.0, INIT_STD)
         elif isinstance(layer, nn.BatchNorm2d):

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from aegan import paths
+from aegan import files, paths
 from aegan.bundles.provenance import now_iso
 from aegan.bundles.registry import default_model, published_for
 from aegan.dcase.clips import Clip, discover, is_synthetic, require_root
@@ -29,7 +29,7 @@ from aegan.dcase.ground_truth import ground_truth_folder, read_ground_truth, wit
 from aegan.dcase.metrics import evaluate
 from aegan.dcase.submission import write_submission
 from aegan.detector.detector import Detector
-from aegan.errors import DataError
+from aegan.errors import DataError, UsageError, system_failure
 from aegan.features.cache import load_or_compute
 from aegan.features.prepare import set_name
 from aegan.model.scores import ClipScores
@@ -202,17 +202,43 @@ def _assessed(
     data: Path | None = None,
 ) -> Assessment:
     """Score ``clips``, evaluate them where all are labelled, decide, write the results folder."""
+    folder = Path(out_dir) if out_dir else paths.results_dir() / (detector.name or "model") / subset
+    require_replaceable(folder)  # before the scoring, not after it
     scores = _score(detector, clips, cache_name, batch_size, progress)
     labelled = all(c.label is not None for c in clips)
     evaluation = evaluate(clips, scores.values) if labelled else None
     decisions = detector.decide(scores.column(detector.score_name))
-    folder = Path(out_dir) if out_dir else paths.results_dir() / (detector.name or "model") / subset
     result = Assessment(
         detector, subset, clips, scores, decisions, evaluation, folder, [], synthetic, data,
         decision_figures(clips, decisions) if labelled else None,
     )  # fmt: skip
-    result.files = write_results(result)
+    result.files = write_folder(result)
     return result
+
+
+def require_replaceable(folder: Path) -> None:
+    """Refuse a results folder that holds anything but earlier results: it is replaced whole."""
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"{folder} is a file, not a results folder.", "Choose another --out.")
+    if folder.is_dir() and any(folder.iterdir()) and not (folder / paths.RESULTS_FILE).is_file():
+        raise UsageError(
+            f"{folder} holds other files; a results folder is replaced as a whole, so they "
+            "would be lost.",
+            "Give --out a new or empty folder, or one holding earlier results.",
+        )
+
+
+def write_folder(result: Assessment) -> list[Path]:
+    """The results assembled in a staged folder, then swapped in whole (``paths.replace_dir``):
+    the folder holds the earlier results or these, never a mix, even when the disk fills."""
+    folder = result.folder
+    try:
+        with paths.staging_dir(folder) as staged:
+            written = write_results(result, staged)
+            files.replace_dir(staged, folder)
+    except OSError as exc:
+        raise system_failure(exc, f"write the results folder {folder}", folder.parent) from None
+    return [folder / path.relative_to(staged) for path in written]
 
 
 def _score(
@@ -227,25 +253,25 @@ def _score(
     )
 
 
-def write_results(result: Assessment) -> list[Path]:
-    """Submission files (chosen score), every clip's 19 scores, and results.json."""
+def write_results(result: Assessment, folder: Path) -> list[Path]:
+    """Submission files (chosen score), every clip's 19 scores, and results.json, in ``folder``."""
     cfg = result.detector.cfg
     chosen = result.scores.column(result.chosen)
     decisions = result.decisions.astype(int) if edition(cfg.year).has_domains else None
     files = (
-        write_submission(result.folder, cfg.year, cfg.machine, result.clips, chosen, decisions)
+        write_submission(folder, cfg.year, cfg.machine, result.clips, chosen, decisions)
         if result.data is None
         else []
     )
-    files.append(_write_scores_csv(result))
-    results_path = result.folder / paths.RESULTS_FILE
+    files.append(_write_scores_csv(result, folder))
+    results_path = folder / paths.RESULTS_FILE
     paths.write_text_atomic(results_path, json.dumps(result.to_dict(), indent=2, allow_nan=False))
     files.append(results_path)
     return files
 
 
-def _write_scores_csv(result: Assessment) -> Path:
-    path = result.folder / paths.SCORES_FILE
+def _write_scores_csv(result: Assessment, folder: Path) -> Path:
+    path = folder / paths.SCORES_FILE
     with paths.atomic_path(path) as tmp, open(tmp, "w", newline="") as fh:
         writer = csv.writer(fh, lineterminator="\n")
         writer.writerow(["file_name", "group", "domain", "label", "decision", *SCORE_NAMES])

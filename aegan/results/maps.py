@@ -11,8 +11,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from aegan.detector.detector import Detector
-from aegan.detector.localize import localize_file, save_arrays
+from aegan.detector.localize import SOURCE_KEY, localize_file, save_arrays
 from aegan.detector.timeline import Timeline
 from aegan.errors import AeganError
 from aegan.plots import save_png, save_timeline_png
@@ -40,6 +42,41 @@ def output_stems(files: Sequence[Path]) -> list[str]:
     return stems
 
 
+def made_from(arrays: Path) -> str | None:
+    """The input file a map's ``.npz`` was made from; None when it does not say or is unreadable."""
+    try:
+        with np.load(arrays, allow_pickle=False) as saved:
+            return str(saved[SOURCE_KEY]) if SOURCE_KEY in saved.files else None
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def map_stems(files: Sequence[Path], out_dir: Path) -> list[str]:
+    """A distinct output name per input that replaces only an earlier map of the same file.
+
+    A map already in ``out_dir`` under a file's stem, made from another file (two
+    recordings named alike in other folders, mapped in two runs), is kept: the new
+    one takes the next free number.
+    """
+    taken: set[str] = set()
+    stems = []
+    for file in files:
+        source, number, stem = str(Path(file).resolve()), 1, file.stem
+        while stem.lower() in taken or _holds_other_map(out_dir, stem, source):
+            number += 1
+            stem = f"{file.stem}-{number}"
+        taken.add(stem.lower())
+        stems.append(stem)
+    return stems
+
+
+def _holds_other_map(out_dir: Path, stem: str, source: str) -> bool:
+    arrays, png = out_dir / f"{stem}.npz", out_dir / f"{stem}.png"
+    if not (arrays.exists() or png.exists()):
+        return False
+    return made_from(arrays) != source
+
+
 def localize_files(
     detector: Detector,
     files: Sequence[Path],
@@ -50,9 +87,12 @@ def localize_files(
     batch_size: int = 256,
     progress: Progress = no_progress,
 ) -> list[LocalizedFile]:
-    """A PNG and an ``.npz`` per file in ``out_dir``; a file that cannot be used is reported, not fatal."""
+    """A PNG and an ``.npz`` per file in ``out_dir``; a file that cannot be used is reported, not fatal.
+
+    Maps already there from other files are never replaced (``map_stems``).
+    """
     results = []
-    for done, (file, stem) in enumerate(zip(files, output_stems(files), strict=True), start=1):
+    for done, (file, stem) in enumerate(zip(files, map_stems(files, out_dir), strict=True), 1):
         entry = LocalizedFile(Path(file))
         try:
             result = localize_file(detector, file, start=start, end=end, batch_size=batch_size)
@@ -61,7 +101,8 @@ def localize_files(
         else:
             title = f"{entry.path.name}  ·  model {detector.name}"
             entry.png = save_png(result, out_dir / f"{stem}.png", title)
-            entry.arrays = save_arrays(result, out_dir / f"{stem}.npz")
+            source = str(entry.path.resolve())
+            entry.arrays = save_arrays(result, out_dir / f"{stem}.npz", source)
         results.append(entry)
         progress("Localising", done, len(files))
     return results

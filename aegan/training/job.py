@@ -8,9 +8,12 @@ here, before any long work.
 from __future__ import annotations
 
 import copy
+import shlex
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+
+import torch
 
 from aegan.bundles.registry import bundle_path
 from aegan.config.keys import flatten, to_dict
@@ -20,6 +23,7 @@ from aegan.errors import AeganError, DataError, UsageError
 from aegan.features.cache import FeatureSet, load_or_compute
 from aegan.features.prepare import prepare_machine, training_sets
 from aegan.model.embedding import MIN_TRAINING_CLIPS
+from aegan.model.footprint import require_memory, training_bytes
 from aegan.owndata.folder import OwnData, test_set_name
 from aegan.owndata.training import check_init, own_inputs
 from aegan.paths import models_dir, runs_dir
@@ -66,6 +70,25 @@ class TrainJob:
     def test_set(self) -> str:
         """The labelled test set that validation scores: "dev test", or an own folder's."""
         return test_set_name(None if self.own is None else self.own.folder)
+
+
+def data_folder(job: TrainJob) -> str:
+    """The folder a job trains on, as its checkpoint keeps it: an own data folder or a DCASE root."""
+    folder = job.root.folder if isinstance(job.root, OwnData) else job.root
+    return str(Path(folder).resolve())
+
+
+def check_same_data(job: TrainJob, checkpoint: runs.Checkpoint) -> None:
+    """Refuse to continue a run on another data folder: its epochs so far learnt the first one."""
+    if checkpoint.data is None or checkpoint.data == data_folder(job):
+        return
+    option = "--data" if isinstance(job.root, OwnData) else "--data-dir"
+    raise UsageError(
+        f"Run {job.name!r} trains on {checkpoint.data}, not {data_folder(job)}; a resumed run "
+        "keeps its data.",
+        f"Resume with {option} {shlex.quote(checkpoint.data)}, or start a new run on this "
+        "folder without --resume (another --name).",
+    )
 
 
 @dataclass
@@ -156,6 +179,7 @@ def check_job(job: TrainJob) -> None:
         return
     checkpoint = runs.read_checkpoint(runs.run_dir(job.name))
     check_resumable(checkpoint.config, job.cfg)
+    check_same_data(job, checkpoint)
     if checkpoint.epoch > job.cfg.train.epochs:
         raise UsageError(
             f"Run {job.name!r} has done {checkpoint.epoch} epochs already, more than {job.cfg.train.epochs}.",
@@ -166,6 +190,20 @@ def check_job(job: TrainJob) -> None:
             f"Run {job.name!r} has finished its {checkpoint.epoch} epochs and its model exists.",
             f"To train further, resume with more epochs, e.g. --epochs {checkpoint.epoch + 10}.",
         )
+
+
+def require_training_memory(cfg: Config, inputs: TrainInputs, device: torch.device) -> None:
+    """Refuse settings whose training step needs more memory than the device has free,
+    before the features are uploaded and the networks built."""
+    features = sum(fs.nbytes for fs in inputs.train_sets)
+    require_memory(
+        training_bytes(cfg, features),
+        device,
+        f"Training with batches of {cfg.train.batch_size}",
+        f"Lower train.batch_size (e.g. --set train.batch_size={max(1, cfg.train.batch_size // 4)}) "
+        f"or the input size (net.isize={cfg.net.isize}, feat.n_mels, feat.segment_frames), "
+        "or train on a device with more memory (--gpu).",
+    )
 
 
 def check_inputs(cfg: Config, inputs: TrainInputs, world: int) -> None:

@@ -39,7 +39,9 @@ from aegan.training.job import (
     TrainResult,
     check_inputs,
     check_job,
+    data_folder,
     load_inputs,
+    require_training_memory,
 )
 from aegan.training.runs import Checkpoint, EpochRecord
 from aegan.training.selection import Validator, epoch_record, keep_best, save_selected
@@ -155,6 +157,7 @@ def _run_rank(
     speed, notes = SpeedSettings.resolve(cfg, rank.device, rank.world)
     for note in notes if rank.is_main else ():
         report(("note", note))
+    require_training_memory(cfg, inputs, rank.device)
     torch.manual_seed(cfg.train.seed)
     np.random.seed(cfg.train.seed % 2**32)
     trainer = Trainer(cfg, *initial_networks(cfg, job.init), rank, speed)
@@ -181,7 +184,8 @@ def _run_rank(
             record = epoch_record(epoch, losses, validator, trainer, progress)
             best = keep_best(checkpoint.best, record, trainer)
             state, rng = trainer.state_dict(), runs.rng_state(rank.device)
-            checkpoint = Checkpoint(cfg, epoch + 1, state, [*checkpoint.history, record], best, rng)
+            history = [*checkpoint.history, record]
+            checkpoint = Checkpoint(cfg, epoch + 1, state, history, best, rng, data_folder(job))
             runs.save_checkpoint(runs.run_dir(job.name), checkpoint)
             _draw_curves(job, checkpoint.history)
             saved = checkpoint.epoch

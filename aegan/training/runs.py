@@ -34,7 +34,8 @@ from aegan.bundles.checkpoints import LOAD_ERRORS, load_refusal, load_weights_on
 from aegan.bundles.registry import bundle_path, published
 from aegan.config.keys import to_dict
 from aegan.config.schema import Config, config_from_dict, config_yaml
-from aegan.errors import AeganError, ModelError, UsageError
+from aegan.errors import AeganError, ModelError, UsageError, system_failure
+from aegan.files import save_torch
 from aegan.plots import TrainingCurves
 
 CHECKPOINT = "checkpoint.pt"
@@ -107,6 +108,7 @@ class Checkpoint:
     history: list[EpochRecord]
     best: Best | None = None
     rng: dict[str, Any] | None = None
+    data: str | None = None  # the folder trained on (None: a checkpoint from before it was kept)
 
 
 def cpu_copy(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -233,11 +235,15 @@ def save_checkpoint(folder: Path, checkpoint: Checkpoint) -> Path:
             "netG": best.netG, "netD": best.netD,
         },
         "rng": checkpoint.rng,
+        "data": checkpoint.data,
     }  # fmt: skip
     target = folder / CHECKPOINT
-    with paths.atomic_path(target) as tmp:
-        torch.save(payload, tmp)
-    write_history(folder, checkpoint.history)
+    try:
+        with paths.atomic_path(target) as tmp, open(tmp, "wb") as fh:
+            save_torch(payload, fh)
+        write_history(folder, checkpoint.history)
+    except OSError as exc:  # a full or read-only drive: the last complete checkpoint stays
+        raise system_failure(exc, f"write the training checkpoint {target}", folder) from None
     return target
 
 
@@ -268,6 +274,7 @@ def read_checkpoint(folder: Path, map_location: str | torch.device = "cpu") -> C
             history=[EpochRecord.from_dict(r) for r in json.loads(payload["history"])],
             best=None if best is None else Best(**best),
             rng=payload["rng"],
+            data=payload.get("data"),
         )
     except (OSError, RuntimeError, ValueError, KeyError, TypeError, AeganError) as exc:
         raise ModelError(f"Cannot read the training checkpoint {path}: {exc}.", hint) from None

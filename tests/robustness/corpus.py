@@ -65,6 +65,8 @@ class Case:
     setup: Callable[[Workspace], None] | None = None
     unchanged: tuple[str, ...] = ("home", "tmp")  # folders no byte of which may change
     forbidden: tuple[str, ...] = ("weights_only",)  # text the output must never hold
+    after: Callable[[Workspace], None] | None = None  # more checks of what is left afterwards
+    slow: bool = False  # marked slow: it trains (the default suite leaves it out)
 
 
 # ---------------------------------------------------------------- setups
@@ -133,6 +135,13 @@ def zenodo_serves_zip_bomb(ws: Workspace) -> None:
 
 def write_wav(path: Path, samples: np.ndarray) -> None:
     sf.write(str(path), samples.astype(np.float32), 16000, subtype="FLOAT")
+
+
+def long_recording(ws: Workspace) -> None:
+    """The small model (1.5-s clips) and a 6-s recording to score with it."""
+    ws.fixture("installed_bundle")
+    rng = np.random.default_rng(0)
+    write_wav(ws.tmp / "long.wav", 0.1 * np.sin(np.arange(96000) / 5.0) + 0.01 * rng.random(96000))
 
 
 def nan_wav(ws: Workspace) -> None:
@@ -229,12 +238,16 @@ def run_case(case: Case, runner, aegan_home: Path, tmp_path: Path, request, monk
     assert not (tmp_path / "pwned.txt").exists()
     for name in case.unchanged:
         assert snapshot(folders[name]) == before[name], f"{name} changed"
+    if case.after is not None:
+        case.after(ws)
 
 
 def corpus_test(cases: list[Case]) -> Callable[..., None]:
     """The parametrised test of a list of cases, for a ``test_<topic>_cases.py`` module."""
 
-    @pytest.mark.parametrize("case", cases, ids=[c.name for c in cases])
+    params = [pytest.param(c, marks=[pytest.mark.slow] if c.slow else []) for c in cases]
+
+    @pytest.mark.parametrize("case", params, ids=[c.name for c in cases])
     def test_a_bad_input_gives_one_clear_message(
         case: Case, runner, aegan_home: Path, tmp_path: Path, request, monkeypatch
     ) -> None:

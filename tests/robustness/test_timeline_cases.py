@@ -5,16 +5,9 @@ from __future__ import annotations
 import numpy as np
 import soundfile as sf
 
-from tests.robustness.corpus import Case, Workspace, corpus_test, write_wav
+from tests.robustness.corpus import Case, Workspace, corpus_test, long_recording, write_wav
 
 SCORE = ["score", "--gpu", "cpu", "--model", "fan-small", "{tmp}/long.wav"]
-
-
-def long_recording(ws: Workspace) -> None:
-    """The small model (1.5-s clips) and a 6-s recording to score with it."""
-    ws.fixture("installed_bundle")
-    rng = np.random.default_rng(0)
-    write_wav(ws.tmp / "long.wav", 0.1 * np.sin(np.arange(96000) / 5.0) + 0.01 * rng.random(96000))
 
 
 def nan_in_a_long_recording(ws: Workspace) -> None:

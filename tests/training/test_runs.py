@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from aegan.bundles.registry import bundle_path
 from aegan.config.schema import load_config
-from aegan.errors import AeganError, ModelError, UsageError
+from aegan.errors import AeganError, ModelError, SystemFailure, UsageError
 from aegan.plots import plot_curves
 from aegan.training import runs
 from aegan.training.runs import Best, Checkpoint, EpochRecord
@@ -218,11 +218,12 @@ def test_a_failed_write_keeps_the_last_complete_checkpoint(
     before = (tmp_path / runs.CHECKPOINT).read_bytes()
 
     def broken_save(payload, target) -> None:
-        Path(target).write_bytes(b"half a checkpoint")
+        target.write(b"half a checkpoint")
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(torch, "save", broken_save)
-    with pytest.raises(OSError):
+    with pytest.raises(SystemFailure, match=r"Cannot write the training checkpoint \S+/"
+                       r"checkpoint\.pt: No space left on device"):  # fmt: skip
         runs.save_checkpoint(tmp_path, checkpoint(2))
     assert (tmp_path / runs.CHECKPOINT).read_bytes() == before
     assert runs.read_checkpoint(tmp_path).epoch == 1
