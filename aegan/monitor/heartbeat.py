@@ -8,17 +8,17 @@ from typing import TYPE_CHECKING
 from aegan.monitor.events import Heartbeat
 
 if TYPE_CHECKING:
-    from aegan.monitor.monitor import Monitor
+    from aegan.monitor.scoring import ModelGroup
 
 
 class HeartbeatThread:
     """Beats every ``interval`` seconds until stopped (none when ``interval`` is 0)."""
 
-    def __init__(self, monitor: Monitor, interval: float) -> None:
-        self.monitor, self.interval = monitor, interval
+    def __init__(self, groups: dict[str, ModelGroup], interval: float) -> None:
+        self.groups, self.interval = groups, interval
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="aegan-heartbeat", daemon=True)
-        self._last = {name: (0.0, 0.0) for name in monitor.groups}  # (busy, audio) seconds
+        self._last = {name: (0.0, 0.0) for name in groups}  # (busy, audio) seconds
 
     def start(self) -> None:
         if self.interval > 0:
@@ -35,7 +35,7 @@ class HeartbeatThread:
 
     def beat(self) -> None:
         """One heartbeat per source; the real-time factor is its model's over the interval."""
-        for name, group in self.monitor.groups.items():
+        for name, group in self.groups.items():
             busy, audio = group.busy_seconds, group.audio_seconds
             last_busy, last_audio = self._last.get(name, (0.0, 0.0))
             self._last[name] = (busy, audio)

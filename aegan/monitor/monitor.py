@@ -119,7 +119,7 @@ class Monitor:
             group.start()
         for spec in self.specs:
             self._start_reader(spec)
-        self._heart = HeartbeatThread(self, self.heartbeat)
+        self._heart = HeartbeatThread(self.groups, self.heartbeat)
         self._heart.start()
 
     def _add_runtime(self, spec: SourceSpec) -> None:
