@@ -13,14 +13,14 @@ from typing import TYPE_CHECKING, Any
 __all__ = ["Detector", "__version__"]
 
 if TYPE_CHECKING:
-    from aegan.model.detector import Detector
+    from aegan.detector.detector import Detector
 
 
 def __getattr__(name: str) -> Any:
     # Imported on first use, so that the command line starts without loading torch
     # (Detector) or reading the installed packages' metadata (__version__).
     if name == "Detector":
-        from aegan.model.detector import Detector
+        from aegan.detector.detector import Detector
 
         return Detector
     if name == "__version__":

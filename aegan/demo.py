@@ -21,12 +21,12 @@ from pathlib import Path
 import torch
 
 from aegan import paths
+from aegan.bundles.provenance import Provenance
+from aegan.calibration.calibrate import calibrate
 from aegan.config import schema as config
 from aegan.dcase.clips import SYNTHETIC_MARKER
 from aegan.dcase.facts import short_year
-from aegan.model.bundle import base_provenance
-from aegan.model.calibration import calibrate
-from aegan.model.detector import Detector
+from aegan.detector.detector import Detector
 from aegan.model.nets import Discriminator, Generator
 from aegan.progress import Progress, no_progress
 from aegan.results.assess import Assessment, assess
@@ -97,7 +97,7 @@ def untrained_assessment(cfg: config.Config, root: Path, progress: Progress) -> 
     torch.manual_seed(cfg.train.seed)
     detector = calibrate(
         cfg, Generator(cfg.net), Discriminator(cfg.net), inputs.train_sets,
-        provenance=base_provenance("untrained"), name=f"{model_name(cfg.year)}-untrained",
+        provenance=Provenance.new("untrained"), name=f"{model_name(cfg.year)}-untrained",
         progress=progress,
     )  # fmt: skip
     out = paths.results_dir() / f"{model_name(cfg.year)}-untrained" / "dev"

@@ -28,6 +28,10 @@ class AeganError(Exception):
     def __str__(self) -> str:
         return f"{self.message}\n{self.hint}" if self.hint else self.message
 
+    def __reduce__(self) -> tuple:
+        """Pickled with its hint, so an error raised on a cluster worker arrives whole."""
+        return (self.__class__, (self.message, self.hint))
+
 
 class UsageError(AeganError):
     """A wrong option, name or value on the command line or in a config file."""

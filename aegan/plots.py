@@ -7,8 +7,8 @@ nothing else pays its import time and no display is ever needed.
 from __future__ import annotations
 
 import io
-import math
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,9 +20,8 @@ from aegan.features.logmel import hz_to_mel, mel_to_hz
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from aegan.model.localize import Localization
-    from aegan.model.timeline import Timeline
-    from aegan.training.runs import EpochRecord
+    from aegan.detector.localize import Localization
+    from aegan.detector.timeline import Timeline
 
 
 def _figure(size: tuple[float, float], dpi: int = 100) -> Figure:
@@ -81,6 +80,11 @@ def _cell_edges(result: Localization, nyquist: float) -> tuple[np.ndarray, np.nd
 
 def render_png(result: Localization, title: str) -> bytes:
     """The five panels stacked, sharing a time axis in seconds and a mel-scaled Hz axis."""
+    return _png_bytes(map_figure(result, title))
+
+
+def map_figure(result: Localization, title: str) -> Figure:
+    """The figure of ``render_png``, before it becomes pixels."""
     from matplotlib.ticker import FixedLocator, FormatStrFormatter
 
     fig = _figure(PNG_SIZE_INCHES, PNG_DPI)
@@ -103,7 +107,7 @@ def render_png(result: Localization, title: str) -> bytes:
         fig.colorbar(mesh, ax=ax, label=bar_label, pad=0.01, fraction=0.04)
     axes[-1].set_xlabel("Time (s)")
     fig.suptitle(title)
-    return _png_bytes(fig)
+    return fig
 
 
 def save_png(result: Localization, path: Path, title: str) -> Path:
@@ -111,28 +115,43 @@ def save_png(result: Localization, path: Path, title: str) -> Path:
     return _write_png(render_png(result, title), path)
 
 
-def plot_curves(target: Path, history: list[EpochRecord], score: str) -> Path:
-    """Losses, and the official figure (best of all scores, and ``score``) per epoch."""
-    epochs = [r.epoch for r in history]
+@dataclass(frozen=True)
+class TrainingCurves:
+    """A run's curves as plain series, per epoch: what ``plot_curves`` draws."""
+
+    epochs: list[int]
+    losses: dict[str, list[float]]  # legend label -> one value per epoch
+    test_set: str  # what validation scored: "dev test", or an own folder's test set
+    figure_name: str | None = None  # "average" (2020) or "hmean" (2022); None: not validated
+    validated_epochs: list[int] = field(default_factory=list)
+    best: list[float] = field(default_factory=list)  # best of all scores, in %
+    score: str | None = None  # the model's score, and its figure in %
+    chosen: list[float] = field(default_factory=list)
+
+
+def plot_curves(target: Path, curves: TrainingCurves) -> Path:
+    """Losses, and the official figure (best of all scores, and the model's score) per epoch."""
+    return _write_png(_png_bytes(curves_figure(curves)), target)
+
+
+def curves_figure(curves: TrainingCurves) -> Figure:
+    """The figure of ``plot_curves``: losses left, validation figures right."""
     figure = _figure((9, 3.6))
     losses, figures = figure.subplots(1, 2)
-    for key, label in (("loss_d", "critic"), ("loss_g", "generator"), ("recon", "reconstruction")):
-        losses.plot(epochs, [r.losses.get(key, math.nan) for r in history], label=label)
+    for label, values in curves.losses.items():
+        losses.plot(curves.epochs, values, label=label)
     losses.set(xlabel="epoch", ylabel="loss", title="losses")
     losses.legend()
-    validated = [r for r in history if r.figures]
-    if validated:
-        name = validated[0].figure_name
-        best = [math.nan if r.best_figure is None else 100 * r.best_figure for r in validated]
-        figures.plot([r.epoch for r in validated], best, label="best of all scores")
-        figures.plot([r.epoch for r in validated], [100 * r.figures[score] for r in validated],
-                     label=score)  # fmt: skip
-        figures.set(xlabel="epoch", ylabel=f"{name} (%)", title=f"dev test {name}")
+    if curves.validated_epochs:
+        name = curves.figure_name
+        figures.plot(curves.validated_epochs, curves.best, label="best of all scores")
+        figures.plot(curves.validated_epochs, curves.chosen, label=curves.score)
+        figures.set(xlabel="epoch", ylabel=f"{name} (%)", title=f"{curves.test_set} {name}")
         figures.legend()
     else:
         figures.set_axis_off()
-        figures.text(0.5, 0.5, "no dev test set: not validated", ha="center", va="center")
-    return _write_png(_png_bytes(figure), target)
+        figures.text(0.5, 0.5, f"no {curves.test_set} set: not validated", ha="center", va="center")
+    return figure
 
 
 def roc_png(
@@ -142,6 +161,14 @@ def roc_png(
 
     None when no group has both classes.
     """
+    fig = roc_figure(groups, labels, values, kind, title)
+    return None if fig is None else _png_bytes(fig)
+
+
+def roc_figure(
+    groups: Sequence[str], labels: np.ndarray, values: np.ndarray, kind: str, title: str
+) -> Figure | None:
+    """The figure of ``roc_png``; None when no group has both classes."""
     from sklearn.metrics import roc_auc_score, roc_curve
 
     fig = _figure((4.2, 4.0))
@@ -161,7 +188,7 @@ def roc_png(
     ax.set(xlabel="False positive rate", ylabel="True positive rate", xlim=(0, 1), ylim=(0, 1.01))
     ax.set_title(title, fontsize=10)
     ax.legend(loc="lower right", fontsize=8)
-    return _png_bytes(fig)
+    return fig
 
 
 def render_timeline(timeline: Timeline, title: str) -> bytes:
@@ -169,6 +196,11 @@ def render_timeline(timeline: Timeline, title: str) -> bytes:
 
     Overlapping windows are drawn at their start; an unusable window leaves a gap.
     """
+    return _png_bytes(timeline_figure(timeline, title))
+
+
+def timeline_figure(timeline: Timeline, title: str) -> Figure:
+    """The figure of ``render_timeline``, before it becomes pixels."""
     fig = _figure((10, 3.2))
     ax = fig.add_subplot()
     windows = timeline.windows
@@ -186,7 +218,7 @@ def render_timeline(timeline: Timeline, title: str) -> bytes:
     ax.set_ylabel("anomaly score")
     ax.set_title(title, fontsize=10)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
-    return _png_bytes(fig)
+    return fig
 
 
 def save_timeline_png(timeline: Timeline, path: Path, title: str) -> Path:

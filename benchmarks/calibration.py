@@ -25,11 +25,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from aegan.calibration.calibrate import import_checkpoint
+from aegan.calibration.threshold_clips import DEFAULT_THRESHOLD_CLIPS, threshold_subset
 from aegan.config.schema import load_config
 from aegan.features.prepare import prepare_machine, training_sets
-from aegan.model.calibration import import_checkpoint
 from aegan.model.nets import Discriminator, Generator
-from aegan.model.subset import DEFAULT_THRESHOLD_CLIPS, threshold_subset
 from aegan.model.threshold import gamma_threshold
 from aegan.score_names import G_SCORE_NAMES, score_index
 from aegan.synth.dataset import SynthSpec, write_dataset

@@ -21,9 +21,9 @@ import numpy as np
 import onnxruntime
 import torch
 
+from aegan.allocator import reused_host_memory
 from aegan.config.schema import load_config
-from aegan.memory import reused_host_memory
-from aegan.model.export import onnx_graph
+from aegan.export.onnx_export import onnx_graph
 from aegan.model.inference import scoring_discriminator, scoring_generator
 from aegan.model.nets import Discriminator, Generator, segment_flops
 from aegan.model.scores import segment_outputs

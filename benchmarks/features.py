@@ -31,11 +31,11 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from aegan.allocator import reused_host_memory
 from aegan.config.schema import FeatureConfig
 from aegan.features.audio import probe, read_audio
 from aegan.features.compute import worker_count
 from aegan.features.logmel import FRAME_CHUNK, MelTransform, hann_window
-from aegan.memory import reused_host_memory
 
 RATE = 16000
 
@@ -115,7 +115,7 @@ def fft_ceiling(files: list[Path], cfg: FeatureConfig, clips: int) -> float:
 
 def stage_profile(files: list[Path], cfg: FeatureConfig, folder: Path) -> dict[str, float]:
     """Milliseconds per clip of each stage, one thread, over ``files``, with the heap reuse
-    that feature computing has (aegan/memory.py)."""
+    that feature computing has (aegan/allocator.py)."""
     with reused_host_memory():
         return _stage_times(files, cfg, folder)
 

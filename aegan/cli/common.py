@@ -158,13 +158,34 @@ GpuOption = Annotated[
     typer.Option(
         "--gpu",
         "-g",
-        help="Device: a GPU index (0), several (0,1; training only) or cpu. Default: the first GPU if any.",
+        help="Device: a GPU index (0), several (0,1; training only) or cpu. "
+        "Default: the device setting (aegan config set device ...; auto: the first GPU if any).",
+    ),
+]
+AllOption = Annotated[
+    bool, typer.Option("--all", help="Every machine type of the edition, one task each.")
+]
+WorkersOption = Annotated[
+    int | None,
+    typer.Option(
+        "--workers",
+        metavar="N",
+        help="Run on a local Dask cluster of N worker processes (threads fill the cores).",
+    ),
+]
+SchedulerOption = Annotated[
+    str | None,
+    typer.Option(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="Run on the Dask cluster at ADDRESS, e.g. tcp://host:8786 "
+        "(default: $DASK_SCHEDULER_ADDRESS).",
     ),
 ]
 
 
 def complete_model(incomplete: str) -> list[str]:
-    from aegan.model.registry import PUBLISHED, local_names
+    from aegan.bundles.registry import PUBLISHED, local_names
 
     names = dict.fromkeys([m.name for m in PUBLISHED] + local_names())
     return [n for n in names if n.lower().startswith(incomplete.lower())]
@@ -198,17 +219,13 @@ def load_config(
     year: str, machine: str, config_file: Path | None, overrides: list[str] | None
 ) -> config_mod.Config:
     """The effective config of --year, MACHINE, --config and --set (parsed there)."""
-    return config_mod.load_config(year, machine, config_file, overrides or [])
+
+    def note(text: str) -> None:
+        err_console.print(f"[yellow]Note:[/] {text}", highlight=False, soft_wrap=True)
+
+    return config_mod.load_config(year, machine, config_file, overrides or [], note)
 
 
 def set_home(home: Path | None) -> None:
     if home is not None:
         os.environ["AEGAN_HOME"] = str(home.expanduser().resolve())
-
-
-def human_bytes(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if abs(n) < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} GB"  # pragma: no cover

@@ -37,7 +37,7 @@ def demo(
     files, and a comparison with the same model untrained.
     """
     from aegan import paths
-    from aegan.cli.testing import groups_table, scores_table
+    from aegan.cli.test_cmd import groups_table, scores_table
     from aegan.cli.train import TrainDisplay
     from aegan.dcase.facts import parse_year
     from aegan.dcase.metrics import OFFICIAL_FIGURE

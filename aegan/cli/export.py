@@ -40,15 +40,16 @@ def export(
     force: Annotated[bool, typer.Option("--force", help="Replace existing files.")] = False,
     json_out: JsonOption = False,
 ) -> None:
-    """Export a model's networks to ONNX (dynamic batch) and its scaling, reference
-    embeddings and threshold to an .npz beside it.
+    """Export a model to ONNX and .npz, to score without PyTorch.
 
+    The networks go to the ONNX file (dynamic batch); the scaling, reference
+    embeddings and threshold to an .npz beside it.
     numpy and onnxruntime then reproduce the model's score and decision without
-    PyTorch: see aegan/model/onnx_runtime.py (OnnxScorer). Needs the export
+    PyTorch: see aegan/export/onnx_scorer.py (OnnxScorer). Needs the export
     extra: pip install 'aegan[export]'.
     """
-    from aegan.model.detector import Detector
-    from aegan.model.export import export_onnx
+    from aegan.detector.detector import Detector
+    from aegan.export.onnx_export import export_onnx
 
     detector = Detector.load(model)
     target = out if out is not None else Path(f"{detector.name}.onnx")

@@ -1,18 +1,20 @@
 """`aegan fetch`: published models (calibrated into bundles) and the DCASE data.
 
-The options are read here; what the names mean is ``aegan.hub.fetch.parse_targets``,
-the work is ``aegan.hub``'s and the output ``aegan.cli.fetch_render``'s.
+The options are read here and the work is one call, ``aegan.hub.fetch.fetch``;
+the end of this module renders what it did.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+import shlex
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.table import Table
 
+from aegan.byte_sizes import format_bytes
 from aegan.cli.common import (
     ConfigOption,
     DataDirOption,
@@ -21,67 +23,35 @@ from aegan.cli.common import (
     PrecisionOption,
     SetOption,
     complete_model,
+    console,
     err_console,
-    load_config,
     print_json,
     progress_bars,
     reports_errors,
 )
-from aegan.cli.fetch_render import recipe_options, render_availability, render_data, render_model
+from aegan.dcase.facts import short_year
+from aegan.dcase.ground_truth import ground_truth_folder
 
 if TYPE_CHECKING:
-    import torch
-
-    from aegan.config.schema import Config
-    from aegan.config.settings import HubSettings, Settings
-    from aegan.hub.fetch import ModelFetch, Target
+    from aegan.calibration.passes import CalibrationEstimate
+    from aegan.hub.availability import Availability
+    from aegan.hub.fetch import ModelFetch, Target, TargetFetch
     from aegan.hub.zenodo import FetchSummary
-    from aegan.model.calibration_passes import CalibrationEstimate
-    from aegan.model.registry import PublishedModel
 
 
-@dataclass(frozen=True)
-class FetchOptions:
-    """What the command line asked for, besides the names."""
+def parse_threshold_clips(text: str | None) -> int | None:
+    """--threshold-clips as given: a number, ``all`` (None: every clip), or the default."""
+    from aegan.calibration.threshold_clips import DEFAULT_THRESHOLD_CLIPS
+    from aegan.errors import UsageError
 
-    from_file: Path | None
-    remote_path: str | None
-    data: bool
-    split: str
-    data_dir: Path | None
-    force: bool
-    config: Path | None
-    set_: list[str] | None
-    gpu: str | None
-    threshold_clips: str | None = None
-    precision: str = "fp32"
-
-    def calibration(self, device: torch.device) -> dict[str, Any]:
-        """The calibration keywords: threshold clips, precision and the estimate's printer."""
-        from aegan.errors import UsageError
-        from aegan.model.precision import check_precision
-        from aegan.model.subset import DEFAULT_THRESHOLD_CLIPS, check_threshold_clips
-
-        clips: int | None = DEFAULT_THRESHOLD_CLIPS
-        if self.threshold_clips == "all":
-            clips = None
-        elif self.threshold_clips is not None:
-            try:
-                clips = int(self.threshold_clips)
-            except ValueError:
-                raise UsageError(
-                    f"--threshold-clips takes a number or 'all', not {self.threshold_clips!r}."
-                ) from None
-            check_threshold_clips(clips)
-        return {
-            "threshold_clips": clips,
-            "precision": check_precision(self.precision, device),
-            "announce": announce_calibration,
-        }
-
-    @property
-    def dir_option(self) -> list[str | Path]:
-        return ["--data-dir", self.data_dir] if self.data_dir else []
+    if text is None:
+        return DEFAULT_THRESHOLD_CLIPS
+    if text == "all":
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise UsageError(f"--threshold-clips takes a number or 'all', not {text!r}.") from None
 
 
 def announce_calibration(estimate: CalibrationEstimate) -> None:
@@ -172,7 +142,8 @@ def fetch(
     otherwise its checkpoint is kept and the command that gets the data is shown.
     """
     from aegan.errors import UsageError
-    from aegan.hub.fetch import parse_targets
+    from aegan.hub.fetch import FetchRequest
+    from aegan.hub.fetch import fetch as fetch_names
 
     if list_:
         if names or from_file or remote_path or data:
@@ -186,80 +157,34 @@ def fetch(
         )
     if split != "all" and not data:
         raise UsageError("--split chooses which data --data downloads.", "Add --data.")
-    targets = parse_targets(names, year, data)
-    if (from_file or remote_path) and (len(targets) != 1 or targets[0].model is None):
-        raise UsageError("--from and --remote-path need exactly one model name.")
-    options = FetchOptions(
-        from_file, remote_path, data, split, data_dir, force, config, set_, gpu,
-        threshold_clips, precision,
+    request = FetchRequest(
+        data=data, split=split, data_dir=data_dir, config_file=config,
+        overrides=tuple(set_ or ()), source_file=from_file, remote_path=remote_path, force=force,
+        device=gpu, threshold_clips=parse_threshold_clips(threshold_clips), precision=precision,
     )  # fmt: skip
-    if any(target.model for target in targets):  # a bad value fails before any download
-        from aegan.cli.devices import parse_device
-        from aegan.config.settings import load_settings
+    follow_up = ["--data-dir", data_dir] if data_dir else []
 
-        options.calibration(parse_device(gpu, load_settings().device))
-    reports = [fetch_one(target, options, quiet=json_out) for target in targets]
-    if json_out:
-        print_json(reports)
-
-
-def fetch_one(target: Target, options: FetchOptions, quiet: bool) -> dict[str, Any]:
-    """The data (with --data), then the model, of one target; rendered unless ``quiet``."""
-    from aegan.config.settings import data_root, load_settings
-
-    settings = load_settings()
-    root = data_root(target.year, options.data_dir, settings, download=True)
-    model = target.model
-    cfg = load_config(str(target.year), target.machine, options.config, options.set_)
-    summary = fetch_data(target, options, root, settings.hub, quiet) if options.data else None
-    result = fetch_published(model, cfg, options, root, settings, quiet) if model else None
-    return {
-        "year": target.year,
-        "machine": target.machine,
-        "data": dataclasses.asdict(summary) if summary else None,
-        "model": dataclasses.asdict(result) if result else None,
-    }
-
-
-def fetch_data(
-    target: Target, options: FetchOptions, root: Path, hub: HubSettings, quiet: bool
-) -> FetchSummary:
-    from aegan.hub.zenodo import fetch_dataset
+    def render(done: TargetFetch) -> None:
+        if json_out:
+            return
+        if done.data is not None:
+            render_data(done.target, done.data, follow_up)
+        if done.model is not None:
+            render_model(done.model, follow_up, recipe_options(config, set_))
 
     with progress_bars(transient=True) as progress:
-        summary = fetch_dataset(target.year, target.machine, options.split, root, hub, progress)
-    if not quiet:
-        render_data(target, summary, options.dir_option)
-    return summary
-
-
-def fetch_published(
-    model: PublishedModel,
-    cfg: Config,
-    options: FetchOptions,
-    root: Path,
-    settings: Settings,
-    quiet: bool,
-) -> ModelFetch:
-    from aegan.cli.devices import parse_device
-    from aegan.hub.fetch import fetch_model
-
-    device = parse_device(options.gpu, settings.device)
-    with progress_bars(transient=True) as progress:
-        result = fetch_model(
-            model, cfg, root, settings.hub,
-            source_file=options.from_file, remote_path=options.remote_path, force=options.force,
-            device=device, progress=progress, calibration=options.calibration(device),
+        fetched = fetch_names(
+            names, year=year, request=request, progress=progress, announce=announce_calibration,
+            on_fetched=render,
         )  # fmt: skip
-    if not quiet:
-        render_model(result, options.dir_option, recipe_options(options.config, options.set_))
-    return result
+    if json_out:
+        print_json([done.to_dict() for done in fetched])
 
 
 def list_available(year: str | None, data_dir: Path | None, json_out: bool) -> None:
     from aegan.config.settings import data_root, load_settings
     from aegan.dcase.facts import YEARS, parse_year
-    from aegan.hub.fetch import availability
+    from aegan.hub.availability import availability
 
     settings = load_settings()
     years = [parse_year(year)] if year else list(YEARS)
@@ -270,3 +195,116 @@ def list_available(year: str | None, data_dir: Path | None, json_out: bool) -> N
         print_json(dataclasses.asdict(found))
     else:
         render_availability(found, roots)
+
+
+# ---------------------------------------------------------------- what fetch prints
+
+
+def command(*words: str | Path) -> str:
+    """A command line to show the user, quoted so that it can be pasted."""
+    return " ".join(shlex.quote(str(w)) for w in words)
+
+
+def recipe_options(config: Path | None, set_: list[str] | None) -> list[str | Path]:
+    """The --config/--set a follow-up fetch needs to calibrate with the same recipe."""
+    words: list[str | Path] = ["--config", config] if config else []
+    for item in set_ or []:
+        words += ["--set", item]
+    return words
+
+
+def render_data(target: Target, summary: FetchSummary, dir_option: list[str | Path]) -> None:
+    what = f"{target.machine} (DCASE {target.year}) data"
+    if summary.downloaded:
+        console.print(f"{what}: fetched {', '.join(summary.downloaded)}.", highlight=False)
+    else:
+        console.print(f"{what}: already complete, nothing downloaded.")
+    for folder in summary.folders:
+        console.print(f"  {folder}", highlight=False)
+    if summary.ground_truth:
+        console.print(f"Eval ground truth: {ground_truth_folder(summary.root)}", highlight=False)
+    if summary.ground_truth_error:
+        console.print(
+            f"[yellow]The eval ground truth was not fetched:[/] {summary.ground_truth_error}",
+            highlight=False,
+        )
+    short = short_year(target.year)
+    prepare = command("aegan", "prepare", target.machine, "--year", short, *dir_option)
+    console.print(f"Next: [bold]{prepare}[/]", highlight=False)
+
+
+def render_model(
+    result: ModelFetch, dir_option: list[str | Path], recipe: list[str | Path]
+) -> None:
+    model, checkpoint = result.model, result.checkpoint
+    if checkpoint is None:
+        console.print(
+            f"{model.name} is already fetched and calibrated: {result.bundle}. Nothing to do "
+            "(--force fetches and calibrates it again).",
+            highlight=False,
+        )
+        return
+    how = {"downloaded": "downloaded and verified", "copied": "imported", "cached": "in the cache"}
+    console.print(
+        f"{model.name}: checkpoint {how[checkpoint.action]}: {checkpoint.path}", highlight=False
+    )
+    short = short_year(model.year)
+    if result.calibrated:
+        console.print(
+            f"{model.name}: calibrated on the {model.machine} training data in {result.root}: "
+            f"{result.bundle}",
+            highlight=False,
+        )
+        use = command("aegan", "test", model.machine, "--year", short, "--model", model.name)
+        console.print(f"Use it: [bold]{use}[/]", highlight=False)
+        return
+    missing = ", ".join(str(p) for p in result.missing_data)
+    get_data = command("aegan", "fetch", "--data", model.machine, "--year", short, *dir_option)
+    again = command("aegan", "fetch", model.name, *dir_option, *recipe)
+    console.print(
+        f"{model.name} is not calibrated yet: its training data is missing ({missing}).\n"
+        f"Get the data with [bold]{get_data}[/], then run [bold]{again}[/] again to calibrate.",
+        highlight=False,
+    )
+
+
+def remote_text(found: Availability, text: str | None) -> str:
+    """The remote value, "?" when offline (unknown), "-" when the server lacks the file."""
+    return text if text else ("?" if found.offline else "-")
+
+
+def render_availability(found: Availability, roots: dict[int, Path]) -> None:
+    models = Table(title="Published models", title_justify="left")
+    for header in ("name", "year", "machine", "published", "file in the share", "size", "here"):
+        models.add_column(header, justify="right" if header == "size" else "left")
+    for item in found.models:
+        m = item.model
+        models.add_row(
+            m.name, str(m.year), m.machine, f"{m.figure_name} {m.figure:.2f} ({m.score})",
+            remote_text(found, item.remote and item.remote.path),
+            remote_text(found, item.remote and format_bytes(item.remote.size)), item.state,
+        )  # fmt: skip
+    archives = Table(title="DCASE archives (Zenodo)", title_justify="left")
+    for header in ("year", "machine", "archive", "record", "size", "here"):
+        archives.add_column(header, justify="right" if header == "size" else "left")
+    for item in found.archives:
+        archives.add_row(
+            str(item.year), item.machine, item.archive.name, str(item.archive.record),
+            remote_text(found, item.remote and format_bytes(item.remote.size)),
+            "extracted" if item.extracted else "-",
+        )  # fmt: skip
+    console.print(models)
+    console.print(archives)
+    if found.offline:
+        console.print(
+            f"[yellow]Offline:[/] {found.offline} Remote files and sizes are unknown; "
+            "what is here is listed.",
+            highlight=False,
+        )
+    if found.unreadable:
+        from aegan.bundles.registry import unreadable_note
+
+        for path in found.unreadable:
+            console.print(f"[yellow]Note:[/] {unreadable_note(path)}", highlight=False)
+    for year, root in roots.items():
+        console.print(f"DCASE {year} data folder: {root}", highlight=False)

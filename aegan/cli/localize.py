@@ -58,7 +58,7 @@ def localize(
     stretch of a long recording; the time axis stays the recording's.
     """
     from aegan import paths
-    from aegan.cli.devices import load_detector
+    from aegan.detector.detector import Detector
     from aegan.errors import EXIT_RUNTIME, UsageError
     from aegan.features.audio import find_audio_files
     from aegan.results.maps import localize_files
@@ -66,7 +66,7 @@ def localize(
     if model is None:
         raise UsageError("Name the model to localise with: --model NAME.", "See `aegan models`.")
     files = find_audio_files(inputs)
-    detector = load_detector(model, gpu, precision)
+    detector = Detector.load(model, device=gpu, precision=precision)
     folder = out or paths.maps_dir(detector.name or "model")
     with progress_bars(transient=True) as progress:
         results = localize_files(detector, files, folder, start=start, end=end, progress=progress)

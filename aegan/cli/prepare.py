@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
+import typer
 from rich.table import Table
 
+from aegan.byte_sizes import format_bytes
 from aegan.cli.common import (
+    AllOption,
     ConfigOption,
     DataDirOption,
     JsonOption,
-    MachineArg,
+    SchedulerOption,
     SetOption,
+    WorkersOption,
     YearOption,
+    complete_machine,
     console,
-    human_bytes,
     load_config,
     print_json,
     progress_bars,
@@ -73,20 +77,39 @@ def _summary_table(title: str, rows: list[dict]) -> Table:
         time_text = "cached" if row["cached"] else f"{row['seconds']:.1f} s"
         table.add_row(
             row["set"], str(row["clips"]), " ".join(row["groups"]), domain_text, label_text,
-            f"{row['frames']:,}", human_bytes(row["cache_bytes"]), time_text,
+            f"{row['frames']:,}", format_bytes(row["cache_bytes"]), time_text,
         )  # fmt: skip
     return table
 
 
+OptionalMachineArg = Annotated[
+    str | None,
+    typer.Argument(
+        help="Machine type, e.g. fan, ToyCar (case-insensitive); leave it out with --all.",
+        show_default=False,
+        autocompletion=complete_machine,
+    ),
+]
+
+
 @reports_errors
 def prepare(
-    machine: MachineArg,
+    machine: OptionalMachineArg = None,
     year: YearOption = "22",
     data_dir: DataDirOption = None,
-    train_set: str | None = None,
+    train_set: Annotated[
+        str | None,
+        typer.Option(
+            help="Which training clips to prepare: dev (dev_data train), eval (eval_data train) "
+            "or deval (both). Default: the recipe's train_set."
+        ),
+    ] = None,
     config: ConfigOption = None,
     set_: SetOption = None,
     json_out: JsonOption = False,
+    every: AllOption = False,
+    workers: WorkersOption = None,
+    scheduler: SchedulerOption = None,
 ) -> None:
     """Compute log-mel features of a machine's training and test sets into the cache.
 
@@ -97,8 +120,21 @@ def prepare(
     overrides = list(set_ or [])
     if train_set is not None:
         overrides.append(f"train_set={train_set}")
+    from aegan.cli.sweep import engine_of, run_and_show, sweep_subject, wants_sweep
+    from aegan.errors import UsageError
     from aegan.features.prepare import prepare_machine
 
+    if wants_sweep(every, workers, scheduler):
+        from aegan.fleet.machines import prepare_tasks
+
+        engine = engine_of(workers, scheduler)
+        year_, machines, root = sweep_subject(year, machine, every, data_dir)
+        tasks = prepare_tasks(year_, machines, root, config, overrides)
+        return run_and_show(f"DCASE {year_} features", "prepare", tasks, engine, json_out)
+    if machine is None:
+        raise UsageError(
+            "Name a machine type, or give --all.", "E.g. `aegan prepare fan --year 22`."
+        )
     cfg = load_config(year, machine, config, overrides)
     root = require_root(data_root(cfg.year, data_dir), cfg.year)
     with progress_bars(transient=True) as progress:

@@ -15,6 +15,8 @@ from aegan.cli.common import (
     GpuOption,
     JsonOption,
     PrecisionOption,
+    SchedulerOption,
+    WorkersOption,
     complete_model,
     console,
     err_console,
@@ -22,13 +24,11 @@ from aegan.cli.common import (
     progress_bars,
     reports_errors,
 )
+from aegan.cli.score_fleet import EXIT_ANOMALY, EXIT_UNREADABLE, score_many
 from aegan.cli.score_render import print_timelines, timeline_rows
 
 if TYPE_CHECKING:
-    from aegan.model.recordings import RecordingScore
-
-EXIT_UNREADABLE = 1
-EXIT_ANOMALY = 3
+    from aegan.detector.file_scoring import RecordingScore
 
 
 def _complete_score(incomplete: str) -> list[str]:
@@ -92,18 +92,18 @@ def _write_csv(rows: list[dict]) -> None:
 @reports_errors
 def score(
     inputs: Annotated[
-        list[str],
+        list[str] | None,
         typer.Argument(help="WAV/FLAC files, folders (recursive) or globs.", show_default=False),
-    ],
+    ] = None,
     model: Annotated[
-        str,
+        str | None,
         typer.Option(
             "--model",
             "-m",
             help="Model name (see `aegan models`) or bundle path.",
             autocompletion=complete_model,
         ),
-    ],
+    ] = None,
     score_name: Annotated[
         str | None,
         typer.Option(
@@ -149,20 +149,53 @@ def score(
     ] = None,
     precision: PrecisionOption = "fp32",
     gpu: GpuOption = None,
+    manifest: Annotated[
+        Path | None,
+        typer.Option(
+            "--manifest",
+            metavar="CSV",
+            help="Files to score, one per line: columns path, and optionally model and source.",
+            dir_okay=False,
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            metavar="FOLDER",
+            help="Write one part file per chunk of files, a row per window, into FOLDER; "
+            "the same command again resumes.",
+            file_okay=False,
+        ),
+    ] = None,
+    out_format: Annotated[
+        str, typer.Option("--out-format", help="Part files: parquet or csv.")
+    ] = "parquet",
+    chunk_files: Annotated[
+        int, typer.Option("--chunk-files", metavar="N", help="Files per part (and per task).")
+    ] = 16,
+    workers: WorkersOption = None,
+    scheduler: SchedulerOption = None,
 ) -> None:
     """Score recordings with a model: anomaly score, threshold and decision per file.
 
-    Files are read at any sample rate and mixed to mono; each must last at least
+    Files are read at any sample rate, of the model's channel (feat.channel); each must last at least
     one model input (about 4 s at full size). A file longer than 1.5 model clips
     (the training clips' length) is scored as a timeline: a score and decision per
     clip-long window, the file's row showing its worst window. Exit codes: 0 all
     files scored, 1 some file could not be read (the others are still scored),
     3 with --fail-on-anomaly when any file (or window) is anomalous, 2 a usage error.
+
+    Many files: --out FOLDER writes part files (resumable) and a summary;
+    --manifest, --workers and --scheduler (a Dask cluster) go with it.
     """
-    from aegan.cli.devices import load_detector
+    from aegan.detector.detector import Detector
+    from aegan.detector.file_scoring import score_recordings
+    from aegan.errors import UsageError
     from aegan.features.audio import find_audio_files
     from aegan.features.stream import check_hop
-    from aegan.model.recordings import score_recordings
+    from aegan.fleet.chunks import ScoreSettings
     from aegan.score_names import score_index
 
     if json_out and csv_out:
@@ -173,10 +206,25 @@ def score(
         score_index(score_name)  # a wrong name fails before any work
     if hop is not None:
         check_hop(hop)
-    files = find_audio_files(inputs)
-    detector = load_detector(model, gpu, precision)
-    name = score_name or detector.score_name
     mode = True if timeline else False if whole else None
+    if out is not None or manifest is not None or workers is not None or scheduler is not None:
+        if plot is not None:
+            raise UsageError(
+                "--plot draws the timelines of one run's table; with --out they are in the parts.",
+                "Drop --plot, or plot a file's rows from its part.",
+            )
+        return score_many(
+            inputs or [], model, manifest, out, out_format, chunk_files, workers, scheduler,
+            ScoreSettings(mode, hop, score_name, precision, gpu),
+            json_out=json_out, csv_out=csv_out, fail_on_anomaly=fail_on_anomaly,
+        )  # fmt: skip
+    if not inputs or model is None:
+        raise UsageError(
+            "Give the files to score and --model.", "E.g. `aegan score mic.wav --model fan22`."
+        )
+    files = find_audio_files(inputs)
+    detector = Detector.load(model, device=gpu, precision=precision)
+    name = score_name or detector.score_name
     with progress_bars(transient=True) as progress:
         outcomes = score_recordings(
             detector, files, timeline=mode, hop=hop, score=name, progress=progress

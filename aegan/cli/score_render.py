@@ -9,8 +9,8 @@ from rich.table import Table
 from aegan.cli.common import console
 
 if TYPE_CHECKING:
-    from aegan.model.recordings import RecordingScore
-    from aegan.model.timeline import Timeline
+    from aegan.detector.file_scoring import RecordingScore
+    from aegan.detector.timeline import Timeline
 
 
 def _decision_cell(decision: str | None, error: str | None) -> str:

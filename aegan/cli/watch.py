@@ -209,6 +209,7 @@ def watch(
 
 
 def _loader(gpu: str | None, precision: str):
-    from aegan.cli.devices import load_detector
+    """Each model on --gpu (default: the device setting) in --precision, loaded once."""
+    from aegan.detector.detector import Detector
 
-    return lambda name: load_detector(name, gpu, precision)
+    return lambda name: Detector.load(name, device=gpu, precision=precision)

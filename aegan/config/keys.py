@@ -79,6 +79,8 @@ def _coerce(value: Any, kind: Any, key: str) -> Any:
     origin = typing.get_origin(kind)
     if origin in (typing.Union, types.UnionType):
         args = [a for a in typing.get_args(kind) if a is not type(None)]
+        if set(args) == {int, str}:  # a number or a word (feat.channel: 0 or "mix")
+            return _number_or_word(value, key)
         if value is None or (isinstance(value, str) and value.lower() in ("null", "none", "")):
             return None
         return _coerce(value, args[0], key)
@@ -119,6 +121,21 @@ def _coerce(value: Any, kind: Any, key: str) -> Any:
     type_name = getattr(kind, "__name__", str(kind))
     raise ConfigError(
         f"Config key {key!r} must be of type {type_name}, got {value!r}.",
+        "Fix the value in the config file or in --set.",
+    )
+
+
+def _number_or_word(value: Any, key: str) -> int | str:
+    """A whole number as an int (``0``, ``"1"`` from --set), any other word as text."""
+    text = value.strip() if isinstance(value, str) else None
+    if text is not None and text.isdigit():
+        return int(text)
+    if text:
+        return text
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    raise ConfigError(
+        f"Config key {key!r} must be a whole number or a word, got {value!r}.",
         "Fix the value in the config file or in --set.",
     )
 

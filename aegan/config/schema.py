@@ -10,13 +10,14 @@ dotted keys and YAML reading are ``aegan.config.keys``; user-level settings
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from aegan.config import original
 from aegan.config.keys import (
     Check,
     checked,
@@ -29,8 +30,8 @@ from aegan.config.keys import (
 )
 from aegan.config.recipes import recipe, year_defaults
 from aegan.dcase.clips import TRAIN_SETS
-from aegan.dcase.facts import MachineType, parse_year, short_year
-from aegan.errors import ConfigError, did_you_mean
+from aegan.dcase.facts import MachineType, edition, parse_year, short_year
+from aegan.errors import ConfigError, UsageError, did_you_mean
 from aegan.score_names import SCORE_NAMES
 
 NORMS = ("ln", "bn", "in")
@@ -65,9 +66,32 @@ SEED_MAX = 2**32 - 1
 """numpy's legacy seeding takes [0, 2**32); torch takes more."""
 
 
+MIX = "mix"
+"""``feat.channel`` value for the mean of all channels (the mono mix librosa makes)."""
+Channel = int | str
+"""``feat.channel``: ``MIX`` or a channel index (0 is the first, the left one)."""
+MAX_CHANNEL = 255
+"""The highest channel index ``feat.channel`` takes (WAV holds at most 65535 channels; no
+recording a model scores has more than a few)."""
+
+
+def _check_channel(key: str, value: Any) -> None:
+    if value == MIX or (isinstance(value, int) and 0 <= value <= MAX_CHANNEL):
+        return
+    raise ConfigError(
+        f"Config key {key!r} must be {MIX!r} (the mean of the channels) or a channel index "
+        f"from 0 to {MAX_CHANNEL}; got {value!r}.",
+        "E.g. --set feat.channel=0 for the first (left) channel, --set feat.channel=mix.",
+    )
+
+
 @dataclass
 class FeatureConfig:
-    """Log-mel settings (docs/method.md section 2); the model input is n_mels x segment_frames."""
+    """Log-mel settings (docs/method.md section 2); the model input is n_mels x segment_frames.
+
+    ``channel`` is what a model hears of a multi-channel recording: the mean of the
+    channels (``mix``) or one of them (DCASE 2026: 0, the near microphone).
+    """
 
     sample_rate: int = _num(16000, 1000, 384000)
     n_fft: int = _num(2048, 2, 65536)
@@ -76,6 +100,7 @@ class FeatureConfig:
     top_db: float = _num(80.0, 0, **POSITIVE)
     segment_frames: int = _num(128, 1, 1024)
     segment_hop: int = _num(1, 1, 1024)
+    channel: Channel = field(default=MIX, metadata=checked(_check_channel))
 
 
 @dataclass
@@ -142,8 +167,12 @@ class Config:
 
 
 def base_config(machine: MachineType) -> Config:
-    """Year defaults plus the machine's recipe (published or borrowed: ``recipes.recipe_origin``)."""
+    """Year defaults plus the machine's recipe (published or borrowed: ``recipes.recipe_origin``).
+
+    An edition of multi-channel clips reads its near microphone (``facts.yaml``).
+    """
     cfg = Config(year=machine.year, machine=machine.name)
+    cfg.feat.channel = edition(machine.year).microphones.get("near", MIX)
     for key, value in {**year_defaults(machine.year), **recipe(machine)}.items():
         set_key(cfg, key, value)
     return cfg
@@ -153,9 +182,14 @@ def apply(cfg: Config, values: Mapping[str, Any], source: str) -> Config:
     """Apply dotted-key values (from a file or --set) to a config."""
     for key, value in values.items():
         if key in ("year", "machine"):
-            given = (
-                parse_year(value) if key == "year" else MachineType.parse(cfg.year, str(value)).name
-            )
+            try:
+                given = (
+                    parse_year(value)
+                    if key == "year"
+                    else MachineType.parse(cfg.year, str(value)).name
+                )
+            except UsageError as exc:
+                raise ConfigError(f"{source}: {exc.message}", exc.hint) from None
             if given != getattr(cfg, key):
                 raise ConfigError(
                     f"{source} is for {key} {value!r}, but this command is for {getattr(cfg, key)!r}.",
@@ -171,23 +205,42 @@ def load_config(
     machine: str,
     config_file: Path | None = None,
     overrides: Iterable[str] = (),
+    notes: Callable[[str], None] | None = None,
 ) -> Config:
     """The effective config of a command: defaults, recipe, --config, then --set.
 
     ``year`` and ``machine`` are parsed here (``22``, ``"toycar"``), as a user gives them.
     """
-    return apply_sources(base_config(MachineType.parse(year, machine)), config_file, overrides)
+    machine_type = MachineType.parse(year, machine)
+    return apply_sources(base_config(machine_type), config_file, overrides, notes)
 
 
-def apply_sources(cfg: Config, config_file: Path | None, overrides: Iterable[str]) -> Config:
-    """A --config file, then each --set in order, applied to ``cfg``; then checked."""
+def apply_sources(
+    cfg: Config,
+    config_file: Path | None,
+    overrides: Iterable[str],
+    notes: Callable[[str], None] | None = None,
+) -> Config:
+    """A --config file, then each --set in order, applied to ``cfg``; then checked.
+
+    The file may be one of the original AEGAN-AD code (``config.original``); what
+    it holds that aegan does not use is told to ``notes``, one sentence each.
+    """
     if config_file is not None:
-        apply(cfg, flatten(read_yaml(config_file)), f"Config file {config_file}")
+        source = f"Config file {config_file}"
+        values, unused = original.translate(read_yaml(config_file), source)
+        apply(cfg, values, source)
+        for note in unused:
+            (notes or _ignore)(note)
     for text in overrides:
         key, value = parse_override(text)
         apply(cfg, {key: value}, "--set")
     validate(cfg)
     return cfg
+
+
+def _ignore(_note: str) -> None:
+    """Notes nobody asked for."""
 
 
 def config_from_dict(data: Mapping[str, Any]) -> Config:

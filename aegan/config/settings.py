@@ -6,7 +6,6 @@ config, and are edited with ``aegan config set KEY VALUE``.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field, make_dataclass
 from pathlib import Path
 from typing import Any
@@ -15,11 +14,11 @@ from urllib.parse import urlsplit
 import yaml
 
 from aegan import paths
+from aegan.config.device_spec import DEVICE_WORDS, parse_device_spec
 from aegan.config.keys import checked, flatten, parse_override, read_yaml, set_key, to_dict, within
 from aegan.dcase.facts import YEARS, short_year
 from aegan.errors import ConfigError
 
-DEVICE_PATTERN = re.compile(r"auto|cpu|(cuda:)?\d+(,\d+)*", re.IGNORECASE)
 GB = 1024**3
 
 
@@ -41,11 +40,13 @@ def check_url(key: str, value: Any) -> None:
 
 
 def check_device(key: str, value: Any) -> None:
-    if not DEVICE_PATTERN.fullmatch(str(value).strip()):
+    try:
+        parse_device_spec(str(value))
+    except ValueError:
         raise ConfigError(
-            f"Setting {key!r} must be auto, cpu, a GPU index (0) or a list (0,1); got {value!r}.",
+            f"Setting {key!r} must be {DEVICE_WORDS}; got {value!r}.",
             f"Fix it with: aegan config set {key} auto",
-        )
+        ) from None
 
 
 DataSettings = make_dataclass(

@@ -47,7 +47,7 @@ class Clip:
     ``group`` is the machine ID (2020) or section (2022), two digits as in the
     name; it is what the figures of merit are computed per. ``label`` is 0
     (normal), 1 (anomaly) or None (unlabelled eval test clip). A clip of an own
-    data set (``aegan.dcase.folders``) has subset ``own`` and its ``data_folder``.
+    data set (``aegan.owndata.folder``) has subset ``own`` and its ``data_folder``.
     """
 
     path: Path

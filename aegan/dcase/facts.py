@@ -62,6 +62,11 @@ class GroundTruthFact:
     github_repo: str | None = None
     github_ref: str = "main"
 
+    @property
+    def published(self) -> bool:
+        """Whether the labels can be downloaded (else only a --ground-truth DIR has them)."""
+        return self.zenodo_record is not None or self.github_repo is not None
+
 
 @dataclass(frozen=True)
 class Edition:
@@ -78,6 +83,7 @@ class Edition:
     domains: str | None = None
     supplemental: str | None = None
     attributeless: str | None = None
+    microphones: Mapping[str, int] = field(default_factory=dict)
 
     def machines_in(self, subset: str) -> tuple[str, ...]:
         """The machine types of the dev or eval set (2023 on they differ)."""
@@ -162,6 +168,9 @@ def _edition(year: int, raw: Mapping[str, Any]) -> Edition:
         domains=domains,
         supplemental=raw.get("supplemental"),
         attributeless=raw.get("attributeless"),
+        microphones={
+            str(role): int(index) for role, index in (raw.get("microphones") or {}).items()
+        },
     )
 
 

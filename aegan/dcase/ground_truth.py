@@ -10,7 +10,8 @@ source and layout each edition states in ``facts.yaml``:
 - 2021, 2023-2025: the official baseline's ``datasets/eval_data_list_<year>.csv``
   (nttcslab/dcase2023_task2_baseline_ae), one block per machine type of rows
   ``eval_name,labelled_name``; the labelled name carries domain and label.
-- 2026: not published yet.
+- 2026: the eval test set is published (Zenodo record 20437238), its labels not
+  yet; a ``--ground-truth DIR`` is read in the 2022 and 2024 evaluators' layout.
 
 A ground-truth folder is laid out exactly as those files are, so a checkout of
 the evaluator works as is.
@@ -61,7 +62,7 @@ def ground_truth_files(year: int, machine: str) -> list[str]:
 def ground_truth_origin(year: int) -> str:
     """Where an edition's ground truth is published, in words (the hub builds the URLs)."""
     truth = edition(year).ground_truth
-    if truth is None:
+    if truth is None or not truth.published:
         return "nowhere yet"
     if truth.zenodo_record is not None:
         return f"Zenodo record {truth.zenodo_record}"
@@ -78,13 +79,10 @@ def _where(year: int, relative: str, sources: Mapping[str, str] | None) -> str:
     return f"{relative} of {ground_truth_origin(year)}"
 
 
-def _open_truth_file(folder: Path, relative: str, where: str, fetch: str) -> list[list[str]]:
+def _open_truth_file(folder: Path, relative: str, hint: str) -> list[list[str]]:
     path = folder / relative
     if not path.is_file():
-        raise DataError(
-            f"Ground truth file {relative} is missing from {folder}.",
-            f"Run {fetch}, or download {where} to {path}.",
-        )
+        raise DataError(f"Ground truth file {relative} is missing from {folder}.", hint)
     with path.open(newline="", encoding="utf-8-sig") as handle:
         return [row for row in csv.reader(handle) if any(cell.strip() for cell in row)]
 
@@ -114,12 +112,23 @@ class _Reader:
         self, folder: Path, year: int, machine: str, sources: Mapping[str, str] | None
     ) -> None:
         self.folder, self.year, self.machine, self.sources = folder, year, machine, sources
-        self.fetch = f"`aegan fetch --data {machine} --year {short_year(year)} --split eval`"
 
     def rows(self, relative: str) -> list[list[str]]:
-        return _open_truth_file(
-            self.folder, relative, _where(self.year, relative, self.sources), self.fetch
-        )
+        return _open_truth_file(self.folder, relative, self.missing_hint(relative))
+
+    def missing_hint(self, relative: str) -> str:
+        """What to do about a missing file: fetch it, download it, or (unpublished) where to look."""
+        path = self.folder / relative
+        if not edition(self.year).ground_truth.published:
+            return (
+                f"The DCASE {self.year} eval labels are not published yet (earlier editions "
+                "published theirs with the official evaluator, e.g. "
+                "nttcslab/dcase2024_task2_evaluator). Pass --ground-truth DIR holding its "
+                "ground_truth_data/ and ground_truth_domain/ folders (one CSV per machine "
+                f"type and section, e.g. {relative})."
+            )
+        fetch = f"`aegan fetch --data {self.machine} --year {short_year(self.year)} --split eval`"
+        return f"Run {fetch}, or download {_where(self.year, relative, self.sources)} to {path}."
 
     def name_to_flag(self, relative: str) -> dict[str, int]:
         """A per-section ground-truth file: rows ``file_name,0|1``."""

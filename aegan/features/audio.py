@@ -1,6 +1,8 @@
 """Reading audio for the features (docs/method.md section 2), and finding audio files.
 
-Samples come out as librosa reads them: mono float32 at the feature rate.
+Samples come out as librosa reads them: mono float32 at the feature rate, from
+the channel the config names (``feat.channel``: the mean of all channels, or
+one of them, as DCASE 2026's near microphone).
 Torch is imported only to resample a file recorded at another rate, so that
 preparing a DCASE data set (all 16 kHz) never loads it.
 """
@@ -15,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from aegan.config.schema import MIX, Channel
 from aegan.dcase.clips import AUDIO_SUFFIXES
 from aegan.errors import AudioError, DataError
 
@@ -96,8 +99,32 @@ def probe(path: Path | str, sample_rate: int) -> AudioInfo:
     )
 
 
-def read_audio(path: Path | str, sample_rate: int, info: AudioInfo | None = None) -> np.ndarray:
-    """Mono float32 samples at ``sample_rate``: channels averaged, resampled if needed.
+def require_channel(channels: int, channel: Channel, what: str) -> None:
+    """Refuse a recording that lacks the channel a model reads (``feat.channel``)."""
+    if channel != MIX and int(channel) >= channels:
+        held = "1 channel" if channels == 1 else f"{channels} channels"
+        raise AudioError(
+            f"{what} has {held}, but the model reads channel {channel} (feat.channel).",
+            f"Give a recording with channel {channel}, or use a model whose feat.channel is "
+            f"{MIX} or below {channels}.",
+        )
+
+
+def pick_channel(data: np.ndarray, channel: Channel, what: str) -> np.ndarray:
+    """One channel of (samples, channels) data, or for ``MIX`` the mean of all of them."""
+    require_channel(data.shape[1], channel, what)
+    if channel == MIX:
+        return data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]
+    return data[:, int(channel)]
+
+
+def read_audio(
+    path: Path | str,
+    sample_rate: int,
+    info: AudioInfo | None = None,
+    channel: Channel = MIX,
+) -> np.ndarray:
+    """Mono float32 samples at ``sample_rate`` from ``channel``, resampled if needed.
 
     Samples are scaled as soundfile (and librosa) scale them: int16 / 32768.
     A file whose data ends before its header says is refused as truncated.
@@ -111,8 +138,8 @@ def read_audio(path: Path | str, sample_rate: int, info: AudioInfo | None = None
         raise unreadable(path, str(exc).strip() or type(exc).__name__) from None
     if data.shape[0] < info.samples:
         raise unreadable(path, f"it is truncated ({data.shape[0]} of {info.samples} samples read)")
-    _require_usable(path, data)
-    mono = data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]
+    mono = pick_channel(data, channel, str(path))
+    _require_usable(path, mono)  # the channel read: the other may be silent or broken
     if rate != sample_rate:
         mono = resample(mono, rate, sample_rate)
     return np.ascontiguousarray(mono, dtype=np.float32)

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from aegan import paths
-from aegan.config.schema import FeatureConfig
+from aegan.config.schema import MIX, FeatureConfig
 from aegan.config.settings import features_max_bytes
 from aegan.dcase.clips import Clip
 from aegan.errors import DataError
@@ -106,8 +106,13 @@ def combined_scaler(sets: Sequence[FeatureSet]) -> Scaler:
 
 
 def settings_key(cfg: FeatureConfig) -> str:
-    """Hash of the feature settings that change the log-mel (not the segmenting)."""
-    settings = {k: v for k, v in asdict(cfg).items() if k not in ("segment_frames", "segment_hop")}
+    """Hash of the feature settings that change the log-mel (not the segmenting).
+
+    The channel is part of it; the mix, what every entry held before the setting
+    existed, leaves the hash as it was, so those entries stay valid.
+    """
+    unused = ("segment_frames", "segment_hop") + (("channel",) if cfg.channel == MIX else ())
+    settings = {k: v for k, v in asdict(cfg).items() if k not in unused}
     text = json.dumps({"version": CACHE_VERSION, **settings}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:8]
 

@@ -6,7 +6,7 @@ write it into its own columns of a memory-mapped array (soundfile, scipy's FFT,
 numpy's matrix products and copies all release the GIL, so the threads run on
 every core), while this thread checks the clips in order and reports progress:
 memory use does not grow with the number of clips, and no torch is imported. The clips' temporaries are reused from the
-heap (aegan/memory.py) instead of being faulted in anew for every clip, and
+heap (aegan/allocator.py) instead of being faulted in anew for every clip, and
 the BLAS library computes each small mel product on the calling thread
 (``one_blas_thread``).
 """
@@ -24,13 +24,13 @@ from typing import TypeVar
 import numpy as np
 
 from aegan import paths
-from aegan.config.schema import FeatureConfig
+from aegan.allocator import reused_host_memory
+from aegan.config.schema import Channel, FeatureConfig
 from aegan.dcase.clips import Clip
 from aegan.errors import DataError
-from aegan.features.audio import AudioInfo, probe, read_audio
+from aegan.features.audio import AudioInfo, probe, read_audio, require_channel
 from aegan.features.logmel import MelTransform, frame_count, one_blas_thread
 from aegan.features.segments import require_one_segment
-from aegan.memory import reused_host_memory
 from aegan.progress import Progress, no_progress
 
 _T = TypeVar("_T")
@@ -46,7 +46,7 @@ def worker_count() -> int:
 
 
 def check_lengths(clips: Sequence[Clip], cfg: FeatureConfig) -> tuple[list[AudioInfo], np.ndarray]:
-    """Each clip's header and frame count; refuse unreadable or too-short files.
+    """Each clip's header and frame count; refuse unreadable, too-short or too-few-channel files.
 
     Runs before any computing so that bad input fails fast and writes nothing. The
     headers are read by worker threads; the first bad file in list order is the one named.
@@ -55,6 +55,7 @@ def check_lengths(clips: Sequence[Clip], cfg: FeatureConfig) -> tuple[list[Audio
         infos = list(pool.map(lambda clip: probe(clip.path, cfg.sample_rate), clips))
     frames = np.array([frame_count(i.target_samples, cfg.hop_length) for i in infos], np.int64)
     for clip, info, n in zip(clips, infos, frames, strict=True):
+        require_channel(info.channels, cfg.channel, str(clip.path))
         require_one_segment(int(n), cfg, str(clip.path), f"{info.seconds:.2f} s ")
     return infos, frames
 
@@ -73,12 +74,13 @@ def compute_features(
     infos, frames = check_lengths(clips, cfg)
     offsets = np.concatenate([[0], np.cumsum(frames)]).astype(np.int64)
     transform = MelTransform(cfg)
+    channel = cfg.channel
     db_max, db_min = -np.inf, np.inf
     with reused_host_memory(), one_blas_thread(), paths.atomic_path(target, suffix=".npy") as tmp:
         out = np.lib.format.open_memmap(
             tmp, mode="w+", dtype=np.float32, shape=(cfg.n_mels, int(offsets[-1]))
         )
-        work = partial(_write_log_mel, clips, infos, offsets, transform, out)
+        work = partial(_write_log_mel, clips, infos, offsets, transform, channel, out)
         for i, (hi, lo) in enumerate(in_order(work, len(clips))):
             if not (np.isfinite(hi) and np.isfinite(lo)):
                 raise _non_finite(clips[i].path, cfg)
@@ -95,11 +97,12 @@ def _write_log_mel(
     infos: Sequence[AudioInfo],
     offsets: np.ndarray,
     transform: MelTransform,
+    channel: Channel,
     out: np.ndarray,
     i: int,
 ) -> tuple[float, float]:
     """Clip i's log-mel into its own columns of ``out`` (workers write side by side); its range."""
-    mel = transform(read_audio(clips[i].path, transform.sample_rate, infos[i]))
+    mel = transform(read_audio(clips[i].path, transform.sample_rate, infos[i], channel))
     out[:, offsets[i] : offsets[i + 1]] = mel
     return float(mel.max()), float(mel.min())
 

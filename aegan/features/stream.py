@@ -1,7 +1,7 @@
 """Reading a long recording window by window, with bounded memory (docs/method.md section 13).
 
-A window is read from the file at its own sample rate, mixed to mono and
-resampled exactly as ``features.audio.read_audio`` treats a file holding just
+A window is read from the file at its own sample rate, reduced to the
+config's channel (``feat.channel``: the mix, or one channel) and resampled exactly as ``features.audio.read_audio`` treats a file holding just
 that stretch, so a window scores as the same stretch cut out as a clip would.
 Only the windows of one batch are in memory at a time, whatever the length.
 """
@@ -15,8 +15,16 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from aegan.config.schema import MIX, Channel
 from aegan.errors import AudioError, UsageError
-from aegan.features.audio import AudioInfo, probe, resample, unreadable
+from aegan.features.audio import (
+    AudioInfo,
+    pick_channel,
+    probe,
+    require_channel,
+    resample,
+    unreadable,
+)
 
 
 @dataclass(frozen=True)
@@ -53,9 +61,14 @@ def plan_windows(
     hop_seconds: float,
     start: float | None = None,
     end: float | None = None,
+    channel: Channel = MIX,
 ) -> WindowPlan:
-    """The windows covering ``[start, end)`` seconds of a file (default: all of it)."""
+    """The windows covering ``[start, end)`` seconds of a file (default: all of it).
+
+    A file without the ``channel`` read is refused here, before any window is read.
+    """
     info = probe(path, sample_rate)
+    require_channel(info.channels, channel, str(path))
     check_hop(hop_seconds)
     first, stop = stretch(info, start, end)
     length = round(window_seconds * info.sample_rate)
@@ -90,40 +103,51 @@ def stretch(info: AudioInfo, start: float | None, end: float | None) -> tuple[in
     return round(begin * info.sample_rate), min(info.samples, round(finish * info.sample_rate))
 
 
-def read_stretch(fh: sf.SoundFile, first: int, length: int, sample_rate: int) -> np.ndarray:
-    """Samples ``[first, first + length)`` of an open file, mono float32 at ``sample_rate``."""
+def read_stretch(
+    fh: sf.SoundFile, first: int, length: int, sample_rate: int, channel: Channel = MIX
+) -> np.ndarray:
+    """Samples ``[first, first + length)`` of an open file's ``channel``, float32 at ``sample_rate``."""
     fh.seek(first)
     data = fh.read(length, dtype="float32", always_2d=True)
     if data.shape[0] < length:
         raise AudioError(
             f"Cannot read {fh.name}: it ended early ({data.shape[0]} of {length} samples)."
         )
-    mono = data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]
+    mono = pick_channel(data, channel, str(fh.name))
     if fh.samplerate != sample_rate:
         mono = resample(mono, fh.samplerate, sample_rate)
     return np.ascontiguousarray(mono, dtype=np.float32)
 
 
 def read_windows(
-    plan: WindowPlan, sample_rate: int, per_batch: int
+    plan: WindowPlan, sample_rate: int, per_batch: int, channel: Channel = MIX
 ) -> Iterator[tuple[np.ndarray, list[np.ndarray]]]:
-    """The windows in batches of ``per_batch``: (their starts, their mono waveforms)."""
+    """The windows in batches of ``per_batch``: (their starts, their waveforms of ``channel``)."""
     path = plan.info.path
     try:
         with sf.SoundFile(str(path)) as fh:
             for begin in range(0, len(plan.starts), per_batch):
                 starts = plan.starts[begin : begin + per_batch]
-                yield starts, [read_stretch(fh, int(s), plan.length, sample_rate) for s in starts]
+                yield (
+                    starts,
+                    [read_stretch(fh, int(s), plan.length, sample_rate, channel) for s in starts],
+                )
     except (sf.LibsndfileError, RuntimeError, OSError) as exc:
         raise unreadable(path, str(exc).strip() or type(exc).__name__) from None
 
 
-def read_part(path: Path, sample_rate: int, start: float | None, end: float | None) -> np.ndarray:
-    """``[start, end)`` seconds of a file, mono float32 at ``sample_rate``, read as a clip would be."""
+def read_part(
+    path: Path,
+    sample_rate: int,
+    start: float | None,
+    end: float | None,
+    channel: Channel = MIX,
+) -> np.ndarray:
+    """``[start, end)`` seconds of a file's ``channel``, float32 at ``sample_rate``, as a clip reads."""
     info = probe(path, sample_rate)
     first, stop = stretch(info, start, end)
     try:
         with sf.SoundFile(str(path)) as fh:
-            return read_stretch(fh, first, stop - first, sample_rate)
+            return read_stretch(fh, first, stop - first, sample_rate, channel)
     except (sf.LibsndfileError, RuntimeError, OSError) as exc:
         raise unreadable(path, str(exc).strip() or type(exc).__name__) from None

@@ -21,6 +21,7 @@ from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 
 from aegan import paths
+from aegan.byte_sizes import format_bytes
 from aegan.dcase.clips import find_machine_dir, list_audio, machine_dir, subsets_of
 from aegan.dcase.facts import edition
 from aegan.errors import DataError, UsageError, system_failure
@@ -97,14 +98,6 @@ def _check_archive(zip_file: zipfile.ZipFile, source: Path) -> None:
             )
 
 
-def _size(n: float) -> str:
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if n < 1000 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
-        n /= 1000
-    return f"{n:.1f} GB"  # pragma: no cover
-
-
 def _free_bytes(folder: Path) -> int:
     existing = next(p for p in (folder, *folder.parents) if p.exists())
     return shutil.disk_usage(existing).free
@@ -121,16 +114,18 @@ def _check_limits(zip_file: zipfile.ZipFile, source: Path, root: Path) -> None:
     if len(infos) > MAX_ENTRIES:
         problem = f"it holds {len(infos)} entries (the limit is {MAX_ENTRIES})"
     elif total > MAX_TOTAL_BYTES:
-        problem = f"it unpacks to {_size(total)} (the limit is {_size(MAX_TOTAL_BYTES)})"
+        problem = (
+            f"it unpacks to {format_bytes(total)} (the limit is {format_bytes(MAX_TOTAL_BYTES)})"
+        )
     elif total >= RATIO_FLOOR_BYTES and ratio > MAX_RATIO:
         problem = (
-            f"it unpacks {_size(packed)} to {_size(total)}, {ratio:.0f} times its size "
+            f"it unpacks {format_bytes(packed)} to {format_bytes(total)}, {ratio:.0f} times its size "
             f"(the limit is {MAX_RATIO:.0f}); it may be a zip bomb"
         )
     elif (free := _free_bytes(root)) < total + DISK_MARGIN_BYTES:
         problem = (
-            f"it unpacks to {_size(total)}, but only {_size(free)} are free on the disk of "
-            f"{root} (and {_size(DISK_MARGIN_BYTES)} are kept free)"
+            f"it unpacks to {format_bytes(total)}, but only {format_bytes(free)} are free on the disk of "
+            f"{root} (and {format_bytes(DISK_MARGIN_BYTES)} are kept free)"
         )
         hint = "Free some space there, or fetch into another folder (--data-dir DIR)."
     if problem:

@@ -11,46 +11,39 @@ the checkpoint and says which training folders are still missing.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from aegan import paths
-from aegan.config.schema import Config
-from aegan.config.settings import HubSettings
-from aegan.dcase.facts import MACHINES, MachineType, parse_year
-from aegan.errors import AeganError, DownloadError, UsageError
-from aegan.hub.archives import Archive, archive_complete, dcase_archives, missing_training_folders
-from aegan.hub.lockfile import turn
-from aegan.hub.seafile import (
-    FetchedCheckpoint,
-    RemoteFile,
-    copy_checkpoint,
-    fetch_checkpoint,
-    find_checkpoint,
-    list_share,
-)
-from aegan.hub.zenodo import ZenodoFile, zenodo_files
-from aegan.model.bundle_meta import describe_bundle
-from aegan.model.registry import (
-    PUBLISHED,
+from aegan.bundles.header import describe_bundle
+from aegan.bundles.registry import (
     PublishedModel,
     bundle_path,
     checkpoint_path,
-    model_listing,
     published,
     require_published,
 )
+from aegan.calibration.threshold_clips import DEFAULT_THRESHOLD_CLIPS, check_threshold_clips
+from aegan.config.schema import Config
+from aegan.config.settings import HubSettings
+from aegan.dcase.facts import MachineType, parse_year
+from aegan.errors import UsageError
+from aegan.hub.archives import missing_training_folders
+from aegan.hub.lockfile import turn
+from aegan.hub.seafile import (
+    FetchedCheckpoint,
+    copy_checkpoint,
+    fetch_checkpoint,
+)
+from aegan.hub.zenodo import FetchSummary, fetch_dataset
 from aegan.progress import Progress, no_progress
 
 if TYPE_CHECKING:
     import torch
 
-T = TypeVar("T")
-
-LISTING_TIMEOUT = 10.0
-"""Seconds an overview waits for a server: it only asks for sizes."""
+    from aegan.calibration.passes import CalibrationEstimate
 
 
 @dataclass(frozen=True)
@@ -141,6 +134,121 @@ def fetch_model(
         )  # fmt: skip
 
 
+@dataclass(frozen=True)
+class FetchRequest:
+    """What to fetch besides the names: the data, where it goes, and how models are calibrated.
+
+    ``device`` is a device choice (default: the ``device`` setting);
+    ``threshold_clips`` None means every training clip.
+    """
+
+    data: bool = False  # also the DCASE data of the machine types
+    split: str = "all"  # which data: dev, eval or all
+    data_dir: Path | None = None  # default: the settings' root of each year
+    config_file: Path | None = None  # recipe changes that calibration uses
+    overrides: tuple[str, ...] = ()
+    source_file: Path | None = None  # a hand-downloaded checkpoint (one model)
+    remote_path: str | None = None  # the checkpoint's path in the share
+    force: bool = False
+    device: str | torch.device | None = None
+    threshold_clips: int | None = DEFAULT_THRESHOLD_CLIPS
+    precision: str = "fp32"
+
+    def __post_init__(self) -> None:
+        if self.threshold_clips is not None:
+            check_threshold_clips(self.threshold_clips)
+
+    def calibration(self) -> tuple[torch.device, dict[str, Any]]:
+        """The device and the calibration keywords; a bad device or precision fails here."""
+        from aegan.model.devices import resolve_device
+        from aegan.model.precision import check_precision
+
+        device = resolve_device(self.device)
+        keywords = {
+            "threshold_clips": self.threshold_clips,
+            "precision": check_precision(self.precision, device),
+        }
+        return device, keywords
+
+
+@dataclass(frozen=True)
+class TargetFetch:
+    """What fetching one name did: its data (with ``data``) and its model, when it names one."""
+
+    target: Target
+    root: Path
+    data: FetchSummary | None = None
+    model: ModelFetch | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "year": self.target.year,
+            "machine": self.target.machine,
+            "data": None if self.data is None else dataclasses.asdict(self.data),
+            "model": None if self.model is None else dataclasses.asdict(self.model),
+        }
+
+
+def fetch(
+    names: Sequence[str],
+    *,
+    year: int | str | None = None,
+    request: FetchRequest = FetchRequest(),
+    progress: Progress = no_progress,
+    announce: Callable[[CalibrationEstimate], None] | None = None,
+    on_fetched: Callable[[TargetFetch], None] | None = None,
+) -> list[TargetFetch]:
+    """Fetch published models (``fan22``) and, with ``request.data``, machine types' data.
+
+    For each name: the data root and the config are resolved, the data is
+    fetched, then the model, which is calibrated when its training data is
+    there. Every option is checked before the first download; ``on_fetched``
+    hears of each name as it is done, ``announce`` of a calibration's estimate.
+    """
+    targets = parse_targets(names, year, request.data)
+    one_model = len(targets) == 1 and targets[0].model is not None
+    if (request.source_file or request.remote_path) and not one_model:
+        raise UsageError(
+            "A checkpoint file or remote path (--from, --remote-path) needs exactly one model name."
+        )
+    calibration = request.calibration() if any(t.model for t in targets) else None
+    done = []
+    for target in targets:
+        done.append(_fetch_target(target, request, calibration, progress, announce))
+        if on_fetched is not None:
+            on_fetched(done[-1])
+    return done
+
+
+def _fetch_target(
+    target: Target,
+    request: FetchRequest,
+    calibration: tuple[torch.device, dict[str, Any]] | None,
+    progress: Progress,
+    announce: Callable[[CalibrationEstimate], None] | None,
+) -> TargetFetch:
+    from aegan.config.schema import load_config
+    from aegan.config.settings import data_root, load_settings
+
+    settings = load_settings()
+    root = data_root(target.year, request.data_dir, settings, download=True)
+    summary = None
+    if request.data:
+        summary = fetch_dataset(
+            target.year, target.machine, request.split, root, settings.hub, progress
+        )
+    if target.model is None or calibration is None:
+        return TargetFetch(target, root, summary)
+    cfg = load_config(target.year, target.machine, request.config_file, request.overrides)
+    device, keywords = calibration
+    result = fetch_model(
+        target.model, cfg, root, settings.hub, source_file=request.source_file,
+        remote_path=request.remote_path, force=request.force, device=device, progress=progress,
+        calibration={**keywords, "announce": announce},
+    )  # fmt: skip
+    return TargetFetch(target, root, summary, result)
+
+
 def _fetch_locked(
     model: PublishedModel,
     cfg: Config,
@@ -153,8 +261,8 @@ def _fetch_locked(
     progress: Progress,
     calibration: dict[str, Any],
 ) -> ModelFetch:
-    from aegan.model.calibration import import_checkpoint  # loads torch
-    from aegan.model.checkpoints import networks_from_checkpoint
+    from aegan.bundles.checkpoints import networks_from_checkpoint
+    from aegan.calibration.calibrate import import_checkpoint  # loads torch
 
     bundle = bundle_path(model.name)
 
@@ -186,104 +294,3 @@ def _fetch_locked(
 
 
 # ---------------------------------------------------------------- what is available
-
-
-@dataclass(frozen=True)
-class ModelAvailability:
-    """A published model: its state here (as ``aegan models`` shows it) and the share's file."""
-
-    model: PublishedModel
-    state: str
-    remote: RemoteFile | None
-
-
-@dataclass(frozen=True)
-class ArchiveAvailability:
-    """A DCASE archive: extracted under the year's root or not, and its Zenodo entry."""
-
-    year: int
-    machine: str
-    archive: Archive
-    extracted: bool
-    remote: ZenodoFile | None
-
-
-@dataclass
-class Availability:
-    """Published models and DCASE archives; ``offline`` says why remote sizes are unknown."""
-
-    models: list[ModelAvailability]
-    archives: list[ArchiveAvailability]
-    offline: str | None = None
-    unreadable: list[Path] = field(default_factory=list)  # skipped files of the models folder
-
-
-class _Remote:
-    """Asks the network until the first failure, then stops asking and remembers why,
-    so that an overview does not wait through one timeout after another when offline."""
-
-    def __init__(self, settings: HubSettings) -> None:
-        timeout = min(settings.timeout, LISTING_TIMEOUT)
-        self.settings = dataclasses.replace(settings, retries=0, timeout=timeout)
-        self.offline: str | None = None
-        self._records: dict[int, list[ZenodoFile] | None] = {}
-
-    def share(self) -> list[RemoteFile] | None:
-        return self._ask(lambda: list_share(self.settings))
-
-    def archive(self, archive: Archive) -> ZenodoFile | None:
-        if archive.record not in self._records:
-            self._records[archive.record] = self._ask(
-                lambda: zenodo_files(archive.record, self.settings)
-            )
-        files = self._records[archive.record] or []
-        return next((f for f in files if f.key == archive.name), None)
-
-    def _ask(self, action: Callable[[], T]) -> T | None:
-        if self.offline is not None:
-            return None
-        try:
-            return action()
-        except DownloadError as exc:
-            self.offline = exc.message
-            return None
-
-
-def _share_file(files: list[RemoteFile] | None, model: PublishedModel) -> RemoteFile | None:
-    if files is None:
-        return None
-    try:
-        return find_checkpoint(files, model.year, model.machine)
-    except AeganError:  # not in the share, or several candidates
-        return None
-
-
-def availability(
-    years: Sequence[int], roots: Mapping[int, Path], settings: HubSettings
-) -> Availability:
-    """Every published model and DCASE archive of ``years``: here, and remotely when reachable.
-
-    ``roots`` gives each year's dataset root, where extracted archives are looked for.
-    """
-    remote = _Remote(settings)
-    entries, unreadable = model_listing()
-    states = {e.name: e.state for e in entries if e.published is not None}
-    files = remote.share()
-    models = [
-        ModelAvailability(m, states[m.name], _share_file(files, m))
-        for m in PUBLISHED
-        if m.year in years
-    ]
-    archives = [
-        ArchiveAvailability(
-            year=year,
-            machine=machine,
-            archive=archive,
-            extracted=archive_complete(roots[year], archive, machine),
-            remote=remote.archive(archive),
-        )
-        for year in years
-        for machine in MACHINES[year]
-        for archive in dcase_archives(year, machine, "all")
-    ]
-    return Availability(models, archives, remote.offline, unreadable)

@@ -19,13 +19,13 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from aegan import paths
+from aegan.bundles.registry import PublishedModel, checkpoint_path
 from aegan.config.settings import HubSettings
 from aegan.dcase.facts import YEARS, short_year
 from aegan.errors import DataError, DownloadError, UsageError
 from aegan.hub import download as dl
 from aegan.hub.download import DEFAULT_BACKOFF, Check, DownloadPolicy, get_json
 from aegan.hub.lockfile import record_locked, verify_locked
-from aegan.model.registry import PublishedModel, checkpoint_path
 from aegan.progress import Progress
 
 CHECKPOINT_SUFFIXES = (".pth", ".pt", ".tar")

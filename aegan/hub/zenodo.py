@@ -204,8 +204,12 @@ def fetch_dataset(
                 archive, machine, root, remote, settings, progress, keep_zip, backoff
             )
         (summary.downloaded if fetched else summary.skipped).append(archive.name)
-    published = edition(year).ground_truth is not None
-    if published and any(a.subset == "eval" and "test" in a.splits for a in archives):
+    truth = edition(year).ground_truth
+    if (
+        truth is not None
+        and truth.published
+        and any(a.subset == "eval" and "test" in a.splits for a in archives)
+    ):
         try:
             truth = fetch_ground_truth(year, machine, root, settings, progress, backoff=backoff)
         except DownloadError as exc:
@@ -225,7 +229,7 @@ def ground_truth_sources(year: int, machine: str, settings: HubSettings) -> dict
     the hub settings' (``zenodo_url``, ``github_raw_url``), so a mirror serves them.
     """
     truth = edition(year).ground_truth
-    if truth is None:
+    if truth is None or not truth.published:
         return {}
     if truth.zenodo_record is not None:
         base = f"{record_page(settings, truth.zenodo_record)}/files"
@@ -236,7 +240,7 @@ def ground_truth_sources(year: int, machine: str, settings: HubSettings) -> dict
 
 def _ground_truth_hint(year: int, settings: HubSettings, folder: Path) -> str:
     truth = edition(year).ground_truth
-    if truth is None:
+    if truth is None or not truth.published:
         return f"The DCASE {year} eval labels are not published yet; nothing goes into {folder}."
     if truth.zenodo_record is not None:
         files = " and ".join(truth.files.values())

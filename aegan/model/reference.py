@@ -5,7 +5,7 @@ recording's length. It is therefore expressed relative to the model's
 reference clip (the training clips' segment count): ``value * reference /
 segments``. Clips of the reference length are left untouched, bit for bit,
 so DCASE results do not move. The reference clip's duration is also the
-window length of a timeline (``model/timeline.py``).
+window length of a timeline (``detector/timeline.py``).
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from aegan.memory import reused_host_memory
+from aegan.allocator import reused_host_memory
 from aegan.model.batches import (
     Batch,
     SegmentArray,

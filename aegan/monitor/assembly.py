@@ -15,7 +15,7 @@ from aegan.monitor.sinks.webhook import Webhook, check_url
 from aegan.monitor.spec import SourceSpec
 
 if TYPE_CHECKING:
-    from aegan.model.detector import Detector
+    from aegan.detector.detector import Detector
 
 
 def build_reader(spec: SourceSpec):

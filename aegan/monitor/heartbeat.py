@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
 
 from aegan.monitor.events import Heartbeat
-
-if TYPE_CHECKING:
-    from aegan.monitor.scoring import ModelGroup
+from aegan.monitor.scoring import ModelGroup
 
 
 class HeartbeatThread:
     """Beats every ``interval`` seconds until stopped (none when ``interval`` is 0)."""
 
-    def __init__(self, groups: dict[str, ModelGroup], interval: float) -> None:
-        self.groups, self.interval = groups, interval
+    def __init__(self, groups: Mapping[str, ModelGroup], interval: float) -> None:
+        self.groups, self.interval = groups, interval  # the monitor's scorers, by model
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="aegan-heartbeat", daemon=True)
         self._last = {name: (0.0, 0.0) for name in groups}  # (busy, audio) seconds

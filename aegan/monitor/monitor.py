@@ -27,7 +27,7 @@ from aegan.monitor.spec import SourceSpec
 from aegan.monitor.status import SourceStatus, source_status
 
 if TYPE_CHECKING:
-    from aegan.model.detector import Detector
+    from aegan.detector.detector import Detector
 
 DEVICE_BACKLOG = 120.0
 """A sound card cannot wait: without --max-backlog, at most this many seconds wait to be scored."""
@@ -36,7 +36,7 @@ Subscriber = Callable[[Event], None]
 
 
 def load_model(name: str) -> Detector:
-    from aegan.model.detector import Detector
+    from aegan.detector.detector import Detector
 
     return Detector.load(name)
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from aegan.model.timeline import Window
+from aegan.detector.timeline import Window
 from aegan.monitor.alerts import Episode
 from aegan.monitor.events import (
     AlertClosed,

@@ -13,10 +13,10 @@ import threading
 import time
 from typing import TYPE_CHECKING
 
-from aegan.model.timeline import WINDOWS_PER_BATCH, score_windows
+from aegan.detector.timeline import WINDOWS_PER_BATCH, score_windows
 
 if TYPE_CHECKING:
-    from aegan.model.detector import Detector
+    from aegan.detector.detector import Detector
     from aegan.monitor.pipeline import PendingWindow, SourceRuntime
 
 

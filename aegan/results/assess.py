@@ -5,7 +5,7 @@ all 19 scores when labels are known (the dev test set, or the eval test set
 with its ground truth), and writes a results folder: the official submission
 files for the model's chosen score, every clip's 19 scores, and
 ``results.json`` (read by ``aegan report``). ``assess_folder`` does the same
-for an own data set's DIR/test (``aegan.dcase.folders``); its clips have no
+for an own data set's DIR/test (``aegan.owndata.folder``); its clips have no
 DCASE names, so it writes no submission files.
 """
 
@@ -19,20 +19,21 @@ from pathlib import Path
 import numpy as np
 
 from aegan import paths
+from aegan.bundles.provenance import now_iso
+from aegan.bundles.registry import default_model, published_for
 from aegan.dcase.clips import Clip, discover, is_synthetic, require_root
+from aegan.dcase.decisions import DecisionFigures, decision_figures, decisions_record
 from aegan.dcase.evaluation import Evaluation
 from aegan.dcase.facts import edition
-from aegan.dcase.folders import OWN_SUBSET, OwnData, relative_name
 from aegan.dcase.ground_truth import ground_truth_folder, read_ground_truth, with_ground_truth
 from aegan.dcase.metrics import evaluate
 from aegan.dcase.submission import write_submission
+from aegan.detector.detector import Detector
 from aegan.errors import DataError
 from aegan.features.cache import load_or_compute
 from aegan.features.prepare import set_name
-from aegan.model.bundle import now_iso
-from aegan.model.detector import Detector
-from aegan.model.registry import published_for
 from aegan.model.scores import ClipScores
+from aegan.owndata.folder import OWN_SUBSET, OwnData, relative_name
 from aegan.progress import Progress, no_progress
 from aegan.score_names import SCORE_NAMES
 
@@ -51,6 +52,7 @@ class Assessment:
     files: list[Path]
     synthetic: bool = False  # made by aegan.synth.dataset: not comparable with the paper
     data: Path | None = None  # the own data folder tested on (None: a DCASE test set)
+    decision_figures: list[DecisionFigures] | None = None  # None for an unlabelled eval set
 
     @property
     def chosen(self) -> str:
@@ -72,13 +74,18 @@ class Assessment:
             "threshold": det.threshold(),
             "anomalous_clips": int(self.decisions.sum()),
             "n_clips": len(self.clips),
-            "provenance": det.provenance,
+            "provenance": det.provenance.to_dict(),
             "published": (
                 {"model": known.name, "score": known.score, known.figure_name: known.figure}
                 if known
                 else None
             ),
             "evaluation": self.evaluation.to_dict() if self.evaluation else None,
+            "decisions": (
+                decisions_record(self.decision_figures, self.chosen, det.threshold())
+                if self.decision_figures is not None
+                else None
+            ),
         }
 
 
@@ -101,16 +108,50 @@ def labelled_test_clips(
             "Use --split dev." if "dev" in held else f"{cfg.machine} can be tested once it is.",
         )
     if not clips:
+        archives = edition(cfg.year).archives
+        record = next(a.record for a in archives if a.subset == subset and "test" in a.splits)
         raise DataError(
             f"No {subset} test data for {cfg.machine} (DCASE {cfg.year}) under {root}.",
             f"Download it with `aegan fetch --data {cfg.machine} --year {cfg.short_year} "
-            f"--split {subset}`, or pass --data-dir.",
+            f"--split {subset}` (it is published in Zenodo record {record}), "
+            "or pass --data-dir.",
         )
     if subset == "eval" and any(c.label is None for c in clips):
         folder = ground_truth or ground_truth_folder(root)
-        if folder.is_dir():
+        if ground_truth is not None or folder.is_dir():  # a folder given must hold the labels
             clips = with_ground_truth(clips, read_ground_truth(folder, cfg.year, cfg.machine))
     return clips
+
+
+def assess_machine(
+    machine: str,
+    year: int | str,
+    *,
+    model: str | None = None,
+    subset: str = "dev",
+    ground_truth: Path | None = None,
+    data_dir: Path | None = None,
+    out_dir: Path | None = None,
+    device: str | None = None,
+    precision: str = "fp32",
+    progress: Progress = no_progress,
+) -> Assessment:
+    """Test a DCASE machine type: its data root, the model (default: the published one), ``assess``.
+
+    The model loads on ``device`` (default: the ``device`` setting) and must
+    be for this machine type and year.
+    """
+    from aegan.config.settings import data_root
+    from aegan.dcase.facts import MachineType
+
+    kind = MachineType.parse(year, machine)
+    root = require_root(data_root(kind.year, data_dir), kind.year)
+    name = default_model(kind.year, kind.name) if model is None else model
+    detector = Detector.load(name, device=device, precision=precision)
+    detector.check_matches(kind.year, kind.name)
+    return assess(
+        detector, root, subset, ground_truth=ground_truth, out_dir=out_dir, progress=progress
+    )
 
 
 def assess(
@@ -167,8 +208,9 @@ def _assessed(
     decisions = detector.decide(scores.column(detector.score_name))
     folder = Path(out_dir) if out_dir else paths.results_dir() / (detector.name or "model") / subset
     result = Assessment(
-        detector, subset, clips, scores, decisions, evaluation, folder, [], synthetic, data
-    )
+        detector, subset, clips, scores, decisions, evaluation, folder, [], synthetic, data,
+        decision_figures(clips, decisions) if labelled else None,
+    )  # fmt: skip
     result.files = write_results(result)
     return result
 

@@ -1,6 +1,6 @@
 """Anomaly maps of files written for a user: a PNG and an ``.npz`` per input file.
 
-The maps themselves come from ``aegan.model.localize``; this module names the
+The maps themselves come from ``aegan.detector.localize``; this module names the
 outputs, draws them (``aegan.plots``) and reports each file's outcome, so that
 one unusable file does not stop the others.
 """
@@ -11,10 +11,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from aegan.detector.detector import Detector
+from aegan.detector.localize import localize_file, save_arrays
+from aegan.detector.timeline import Timeline
 from aegan.errors import AeganError
-from aegan.model.detector import Detector
-from aegan.model.localize import localize_file, save_arrays
-from aegan.model.timeline import Timeline
 from aegan.plots import save_png, save_timeline_png
 from aegan.progress import Progress, no_progress
 

@@ -33,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
+from aegan.bundles.registry import PublishedModel, published_for
 from aegan.dcase.evaluation import Evaluation, GroupFigures
 from aegan.dcase.facts import MACHINES, edition
 from aegan.dcase.metrics import (
@@ -43,7 +44,6 @@ from aegan.dcase.metrics import (
     mean_defined,
 )
 from aegan.errors import DataError
-from aegan.model.registry import PublishedModel, published_for
 from aegan.paths import RESULTS_FILE
 
 FIGURES = SUMMARY_COLUMNS

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from aegan.dcase.facts import edition
-from aegan.dcase.folders import OWN_SUBSET
+from aegan.owndata.folder import OWN_SUBSET
 from aegan.results.report import FIGURES, TEXT_KEYS, ReportTable, ResultRow, percent, percent_text
 
 

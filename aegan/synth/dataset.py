@@ -44,6 +44,7 @@ from aegan.progress import Progress, no_progress
 from aegan.synth.ground_truth import write_ground_truth
 from aegan.synth.plan import PlannedClip, SynthSpec, plan_clips
 from aegan.synth.sound import synthesize_pcm16
+from aegan.synth.stereo import two_microphones
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,7 @@ class SynthSummary:
 def _clip_samples(spec: SynthSpec, clip: PlannedClip) -> np.ndarray:
     """A clip's samples from a generator seeded by the spec's seed and the clip's identity."""
     rng = np.random.default_rng([spec.seed, *clip.key])
-    return synthesize_pcm16(
+    samples = synthesize_pcm16(
         clip.machine,
         clip.group,
         clip.condition,
@@ -72,6 +73,9 @@ def _clip_samples(spec: SynthSpec, clip: PlannedClip) -> np.ndarray:
         spec.sample_rate,
         spec.anomaly_strength,
     )
+    if spec.far_noise_db is None:
+        return samples
+    return two_microphones(samples, rng, spec.sample_rate, spec.far_noise_db)
 
 
 # --- writing ------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """A synthetic own data set: one machine's recordings with arbitrary names in a plain folder.
 
 What a user with a microphone on a machine of their own has
-(``aegan.dcase.folders``): ``train/`` of normal recordings named by place and
+(``aegan.owndata.folder``): ``train/`` of normal recordings named by place and
 time (``line3_2026-11-02_0815.wav``), in mixed formats (sample rates,
 channels, WAV and FLAC), and optionally ``test/normal/`` and
 ``test/anomaly/``. The sound is ``aegan.synth.sound``'s: one machine, one

@@ -76,7 +76,7 @@ def _write_eval_data_list(root: Path, year: int, clips: list[PlannedClip]) -> li
 def write_ground_truth(root: Path, year: int, clips: list[PlannedClip]) -> list[Path]:
     """The ground truth of the planned eval test clips under ``root/ground_truth/``."""
     unlabelled = [c for c in clips if c.subset == "eval" and c.split == "test"]
-    if not unlabelled or edition(year).ground_truth is None:  # 2026: not published yet
+    if not unlabelled or edition(year).ground_truth is None:  # no eval test set published
         return []
     if edition(year).ground_truth.format == "eval_data_list":
         return _write_eval_data_list(root, year, unlabelled)

@@ -47,7 +47,9 @@ class SynthSpec:
     ``train_target``: 2022 target-domain training clips (ignored for 2020).
     ``test_normal`` / ``test_anomaly``: test clips per section and domain (2022)
     or per machine ID (2020). ``anomaly_strength`` scales how far anomalies
-    depart from normal: below 1 makes detection harder.
+    depart from normal: below 1 makes detection harder. ``far_noise_db``, when
+    set, makes every clip two-channel as in DCASE 2026 (``aegan.synth.stereo``):
+    the machine near and far, in surroundings this many dB from the machine.
     """
 
     year: int = 2022
@@ -61,6 +63,7 @@ class SynthSpec:
     subsets: tuple[str, ...] = SUBSETS
     seed: int = 0
     anomaly_strength: float = 1.0
+    far_noise_db: float | None = None
 
     def __post_init__(self) -> None:
         year = parse_year(self.year)
@@ -120,6 +123,8 @@ def _check_spec_values(
     problems += [f"{n} must not be negative, got {v}" for n, v in counts.items() if v < 0]
     if spec.anomaly_strength <= 0:
         problems.append(f"anomaly_strength must be positive, got {spec.anomaly_strength}")
+    if spec.far_noise_db is not None and not -60 <= spec.far_noise_db <= 20:
+        problems.append(f"far_noise_db must be in [-60, 20] dB, got {spec.far_noise_db}")
     if problems:
         raise UsageError(f"Invalid synthetic data spec: {'; '.join(problems)}.")
 

@@ -20,6 +20,7 @@ import queue
 import signal
 import socket
 import traceback
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -28,7 +29,7 @@ from typing import Any
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
-from torch.distributed import _functional_collectives as funcol
+from torch.distributed.nn import functional as differentiable
 from torch.nn.parallel import DistributedDataParallel
 
 from aegan.errors import AeganError
@@ -40,6 +41,7 @@ GRACE_SECONDS = 60.0
 POLL_SECONDS = 0.2
 
 CPU = torch.device("cpu")
+DEPRECATION_NOTE = r"torch\.distributed\.nn\.functional\.all_gather is deprecated"
 
 Reporter = Callable[[Any], None]
 """Where a worker sends its reports; rank 0's reach the caller, the others' are dropped."""
@@ -110,11 +112,14 @@ def gather_rows(tensor: torch.Tensor, rank: Rank) -> torch.Tensor:
     """
     if not rank.distributed:
         return tensor
-    # The functional collective is differentiable: its backward reduce-scatters
-    # (sums) the gradient of the gathered rows back to the rank that sent them.
-    # wait_tensor turns its asynchronous result into a plain tensor.
-    gathered = funcol.all_gather_single(tensor.contiguous(), 0, dist.group.WORLD)
-    return funcol.wait_tensor(gathered)
+    # all_gather of torch.distributed.nn is differentiable: its backward sums the
+    # gradients of every rank's copy of the gathered rows and hands each rank its own.
+    with warnings.catch_warnings():
+        # Newer torch releases point to a private module instead; the public
+        # function is the one every supported release has.
+        warnings.filterwarnings("ignore", DEPRECATION_NOTE, FutureWarning)
+        parts = differentiable.all_gather(tensor, dist.group.WORLD)
+    return torch.cat(parts)
 
 
 def barrier(rank: Rank) -> None:

@@ -12,20 +12,20 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from aegan.bundles.registry import bundle_path
 from aegan.config.keys import flatten, to_dict
 from aegan.config.schema import Config, apply_sources
 from aegan.dcase.clips import discover
-from aegan.dcase.folders import OwnData
 from aegan.errors import AeganError, DataError, UsageError
 from aegan.features.cache import FeatureSet, load_or_compute
 from aegan.features.prepare import prepare_machine, training_sets
 from aegan.model.embedding import MIN_TRAINING_CLIPS
-from aegan.model.registry import bundle_path
+from aegan.owndata.folder import OwnData, test_set_name
+from aegan.owndata.training import check_init, own_inputs
 from aegan.paths import models_dir, runs_dir
 from aegan.progress import Progress, no_progress
 from aegan.training import runs
 from aegan.training.batching import check_batches
-from aegan.training.owndata import check_init, own_inputs
 from aegan.training.runs import EpochRecord
 from aegan.training.wgan import BatchReport
 
@@ -51,11 +51,21 @@ class TrainJob:
     """What to train (picklable: it travels to every rank's process)."""
 
     cfg: Config
-    root: Path | OwnData  # a DCASE data root, or an own data folder (aegan.dcase.folders)
+    root: Path | OwnData  # a DCASE data root, or an own data folder (aegan.owndata.folder)
     name: str
     resume: bool = False
     force: bool = False  # replace a run or model of the same name
     init: str | None = None  # a model whose weights the networks start from (fine-tuning)
+
+    @property
+    def own(self) -> OwnData | None:
+        """The own data folder trained on, or None for a DCASE machine type."""
+        return self.root if isinstance(self.root, OwnData) else None
+
+    @property
+    def test_set(self) -> str:
+        """The labelled test set that validation scores: "dev test", or an own folder's."""
+        return test_set_name(None if self.own is None else self.own.folder)
 
 
 @dataclass
@@ -213,3 +223,63 @@ def resumed_run(
             f"Resume it with `aegan train {saved.machine} --year {saved.short_year} --name {name} --resume`.",
         )
     return resumed_config(saved, config_file, overrides), name
+
+
+def machine_job(
+    machine: str,
+    year: int | str,
+    *,
+    name: str | None = None,
+    resume: bool = False,
+    force: bool = False,
+    config_file: Path | None = None,
+    overrides: Iterable[str] = (),
+    data_dir: Path | None = None,
+) -> TrainJob:
+    """A DCASE machine type's run: its config (recipe, ``config_file``, ``overrides``), data root, name.
+
+    ``resume`` continues the named run, or this machine's latest; a new run
+    is named after the machine type and the time unless ``name`` is given.
+    The data root is ``data_dir``, or the one the settings give for the year.
+    """
+    from aegan.config.schema import load_config
+    from aegan.config.settings import data_root
+    from aegan.dcase.clips import require_root
+    from aegan.dcase.facts import MachineType
+
+    kind = MachineType.parse(year, machine)
+    if resume:
+        cfg, name = resumed_run(kind.year, kind.name, name, config_file, overrides)
+    else:
+        cfg = load_config(kind.year, kind.name, config_file, overrides)
+        name = runs.default_name(cfg) if name is None else name
+    root = require_root(data_root(cfg.year, data_dir), cfg.year)
+    return TrainJob(cfg, root, name, resume=resume, force=force)
+
+
+def own_job(
+    data: Path | str,
+    *,
+    recipe: str | None = None,
+    init: str | None = None,
+    name: str | None = None,
+    resume: bool = False,
+    force: bool = False,
+    config_file: Path | None = None,
+    overrides: Iterable[str] = (),
+) -> TrainJob:
+    """A run on an own data folder (DIR/train, optional DIR/test): its config and name.
+
+    The config is ``recipe``'s (or the defaults) with ``config_file`` and
+    ``overrides``; ``init`` starts from another model's weights. A resumed
+    run must be named; a new one is named after the folder and the time.
+    """
+    from aegan.owndata.training import own_config
+
+    own = OwnData.at(data)
+    if resume:
+        cfg, name = resumed_own_run(name, config_file, overrides)
+    else:
+        cfg = own_config(own, recipe, init, config_file, overrides)
+        name = runs.default_name(cfg, base=own.name) if name is None else name
+    return TrainJob(cfg, own, name, resume=resume, force=force, init=init)

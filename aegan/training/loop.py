@@ -23,8 +23,10 @@ import numpy as np
 import torch
 
 from aegan import plots
+from aegan.allocator import reused_host_memory
 from aegan.features.cache import combined_scaler
-from aegan.memory import reused_host_memory
+from aegan.model.devices import resolve_devices
+from aegan.owndata.training import initial_networks
 from aegan.progress import Progress
 from aegan.training import distributed, runs
 from aegan.training.batching import DeviceFeatures
@@ -39,8 +41,7 @@ from aegan.training.job import (
     check_job,
     load_inputs,
 )
-from aegan.training.owndata import initial_networks
-from aegan.training.runs import Checkpoint
+from aegan.training.runs import Checkpoint, EpochRecord
 from aegan.training.selection import Validator, epoch_record, keep_best, save_selected
 from aegan.training.wgan import BatchReport, SpeedSettings, Trainer
 
@@ -55,15 +56,18 @@ from aegan.training.wgan import BatchReport, SpeedSettings, Trainer
 
 def train(
     job: TrainJob,
-    devices: Sequence[torch.device] = (torch.device("cpu"),),
+    devices: Sequence[torch.device] | str | None = None,
     callbacks: TrainCallbacks | None = None,
 ) -> TrainResult | None:
     """Train ``job`` and save its bundle; returns None on ranks other than 0 under torchrun.
 
-    Several devices spawn one process each. Every user error surfaces before
+    ``devices`` are torch devices or a device choice (``"0,1"``, ``"cpu"``);
+    by default the user's ``device`` setting. Several devices spawn one process each. Every user error surfaces before
     the run folder is created. Ctrl-C raises TrainingInterrupted.
     """
     callbacks = callbacks or TrainCallbacks()
+    if devices is None or isinstance(devices, str):
+        devices = resolve_devices(devices)
     dispatch = _dispatcher(callbacks)
     launched = distributed.torchrun_rank()
     if launched is not None:
@@ -179,9 +183,7 @@ def _run_rank(
             state, rng = trainer.state_dict(), runs.rng_state(rank.device)
             checkpoint = Checkpoint(cfg, epoch + 1, state, [*checkpoint.history, record], best, rng)
             runs.save_checkpoint(runs.run_dir(job.name), checkpoint)
-            plots.plot_curves(
-                runs.run_dir(job.name) / runs.CURVES, checkpoint.history, cfg.detect.score
-            )
+            _draw_curves(job, checkpoint.history)
             saved = checkpoint.epoch
             report(("epoch", record))
         if not rank.is_main:
@@ -209,11 +211,17 @@ def _starting_point(job: TrainJob, rank: Rank) -> Checkpoint:
             if checkpoint.rng is not None:
                 runs.restore_rng(checkpoint.rng, rank.device)
             runs.write_history(folder, checkpoint.history)
-            plots.plot_curves(folder / runs.CURVES, checkpoint.history, job.cfg.detect.score)
+            _draw_curves(job, checkpoint.history)
         else:
             runs.start_fresh(folder, job.cfg)
     checkpoint = distributed.broadcast_from_main(checkpoint, rank)
     return checkpoint or Checkpoint(job.cfg, 0, {}, [])
+
+
+def _draw_curves(job: TrainJob, history: list[EpochRecord]) -> None:
+    """The run folder's ``curves.png``, with validation labelled by the job's test set."""
+    curves = runs.training_curves(history, job.cfg.detect.score, job.test_set)
+    plots.plot_curves(runs.run_dir(job.name) / runs.CURVES, curves)
 
 
 def _progress_reporter(report: Reporter) -> Progress:

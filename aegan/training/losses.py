@@ -14,6 +14,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+BATCH_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.SyncBatchNorm)
+"""The layers that keep running statistics of a batch (torch's public classes)."""
+
 
 def gradient_penalty(
     critic: Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]],
@@ -64,7 +67,7 @@ def replay_batchnorm_updates(module: nn.Module) -> Iterator[None]:
     handles = [
         layer.register_forward_hook(_replay_update)
         for layer in module.modules()
-        if isinstance(layer, nn.modules.batchnorm._BatchNorm) and layer.track_running_stats
+        if isinstance(layer, BATCH_NORMS) and layer.track_running_stats
     ]
     try:
         yield
@@ -74,7 +77,7 @@ def replay_batchnorm_updates(module: nn.Module) -> Iterator[None]:
 
 
 def _replay_update(
-    layer: nn.modules.batchnorm._BatchNorm, inputs: tuple[torch.Tensor, ...], _: torch.Tensor
+    layer: nn.BatchNorm2d, inputs: tuple[torch.Tensor, ...], _: torch.Tensor
 ) -> None:
     if not layer.training:
         return

@@ -30,11 +30,12 @@ import numpy as np
 import torch
 
 from aegan import paths
+from aegan.bundles.checkpoints import LOAD_ERRORS, load_refusal, load_weights_only
+from aegan.bundles.registry import bundle_path, published
 from aegan.config.keys import to_dict
 from aegan.config.schema import Config, config_from_dict, config_yaml
 from aegan.errors import AeganError, ModelError, UsageError
-from aegan.model.checkpoints import LOAD_ERRORS, load_refusal, load_weights_only
-from aegan.model.registry import bundle_path, published
+from aegan.plots import TrainingCurves
 
 CHECKPOINT = "checkpoint.pt"
 HISTORY = "history.jsonl"
@@ -270,6 +271,27 @@ def read_checkpoint(folder: Path, map_location: str | torch.device = "cpu") -> C
         )
     except (OSError, RuntimeError, ValueError, KeyError, TypeError, AeganError) as exc:
         raise ModelError(f"Cannot read the training checkpoint {path}: {exc}.", hint) from None
+
+
+LOSS_LABELS = {"loss_d": "critic", "loss_g": "generator", "recon": "reconstruction"}
+
+
+def training_curves(history: list[EpochRecord], score: str, test_set: str) -> TrainingCurves:
+    """The series of ``curves.png``: losses per epoch, figures (in %) per validated epoch."""
+    validated = [r for r in history if r.figures]
+    return TrainingCurves(
+        epochs=[r.epoch for r in history],
+        losses={
+            label: [r.losses.get(key, math.nan) for r in history]
+            for key, label in LOSS_LABELS.items()
+        },
+        test_set=test_set,
+        figure_name=validated[0].figure_name if validated else None,
+        validated_epochs=[r.epoch for r in validated],
+        best=[math.nan if r.best_figure is None else 100 * r.best_figure for r in validated],
+        score=score,
+        chosen=[100 * r.figures[score] for r in validated],
+    )
 
 
 def write_history(folder: Path, history: list[EpochRecord]) -> Path:

@@ -20,21 +20,21 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from aegan.bundles.provenance import Provenance, RecordedFigure
+from aegan.bundles.registry import bundle_path
+from aegan.calibration.calibrate import calibrate
 from aegan.config.recipes import recipe_origin
 from aegan.config.schema import Config
 from aegan.dcase.evaluation import Evaluation
 from aegan.dcase.facts import MachineType
-from aegan.dcase.folders import OWN_SUBSET, own_folder
 from aegan.dcase.metrics import OFFICIAL_FIGURE, evaluate
 from aegan.errors import ModelError
 from aegan.features.cache import FeatureSet
 from aegan.features.segments import Scaler
-from aegan.model.bundle import base_provenance
-from aegan.model.calibration import calibrate
 from aegan.model.embedding import EmbeddingDetectors
 from aegan.model.nets import Discriminator, Generator
-from aegan.model.registry import bundle_path
 from aegan.model.scores import clip_embeddings, score_clips
+from aegan.owndata.folder import OWN_SUBSET, own_folder, test_set_name
 from aegan.progress import Progress, no_progress
 from aegan.training import runs
 from aegan.training.batching import DeviceFeatures
@@ -159,8 +159,8 @@ def save_selected(
     discriminator.load_state_dict(weights[1])
     figure_name = OFFICIAL_FIGURE[cfg.year]
     folder = own_folder(train_sets[0].clips)
-    test_set = "the labelled dev test set" if folder is None else f"{folder / 'test'}"
-    provenance = base_provenance(
+    test_set = f"the labelled {test_set_name(folder)} set"
+    provenance = Provenance.new(
         "trained",
         run=str(runs.run_dir(name)),
         epoch=epoch,
@@ -172,12 +172,11 @@ def save_selected(
             if paper
             else "last epoch and the recipe's score; no test labels used"
         ),
-        figure={"name": figure_name, "subset": "dev" if folder is None else OWN_SUBSET,
-                "value": figure},
+        figure=RecordedFigure(figure_name, "dev" if folder is None else OWN_SUBSET, figure),
         recipe=recipe_origin(MachineType(cfg.year, cfg.machine)),
         seed=cfg.train.seed,
         processes=processes,
-        **({} if folder is None else {"data": str(folder)}),
+        data=None if folder is None else str(folder),
     )  # fmt: skip
     selected_cfg = dataclasses.replace(cfg, detect=dataclasses.replace(cfg.detect, score=score))
     detector = calibrate(

@@ -12,7 +12,7 @@ from fake_servers import FakeHub
 from aegan.cli import app
 from aegan.config.settings import save_setting
 from aegan.dcase.facts import edition
-from aegan.model.detector import Detector
+from aegan.detector.detector import Detector
 from aegan.synth.dataset import SynthSpec, write_dataset
 from tests.conftest import SET_SMALL
 
@@ -76,7 +76,7 @@ def test_an_eval_only_machine_type_goes_the_whole_way(
         runner, "train", "ToothBrush", "-y", "24", "--data-dir", data, "--name", "brush", *TINY
     )
     assert trained.exit_code == 0, trained.output
-    recipe = Detector.load("brush").provenance["recipe"]
+    recipe = Detector.load("brush").provenance.recipe
     assert recipe.startswith("the DCASE 2022 defaults") and "eval training data" in recipe
 
     tested = invoke(

@@ -18,12 +18,12 @@ import torch
 from fake_servers import SHARE_TOKEN, FakeHub
 
 from aegan import paths
+from aegan.bundles import registry
+from aegan.calibration.calibrate import import_checkpoint
 from aegan.cli import app
 from aegan.config import schema as config
 from aegan.config.settings import save_setting
-from aegan.model import registry
-from aegan.model.calibration import import_checkpoint
-from aegan.model.detector import Detector
+from aegan.detector.detector import Detector
 from aegan.model.nets import Discriminator, Generator
 from aegan.synth.dataset import SynthSpec, write_dataset
 from tests.conftest import SET_SMALL, SMALL_NET
@@ -128,7 +128,7 @@ def test_fetch_with_data_calibrates_and_the_model_then_works(
     scored = invoke(runner, "score", str(wav), "--model", "fan22", "--gpu", "cpu", "--json")
     assert scored.exit_code == 0, scored.output
     assert json.loads(scored.stdout)["files"][0]["score"] == pytest.approx(detector.score(wav))
-    assert detector.provenance["published_model"] == "fan22"
+    assert detector.provenance.published_model == "fan22"
 
 
 def test_fetch_without_data_keeps_the_checkpoint_and_says_how_to_go_on(

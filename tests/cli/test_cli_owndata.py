@@ -14,16 +14,16 @@ from pathlib import Path
 import pytest
 import torch
 
+from aegan.bundles.provenance import Provenance
+from aegan.bundles.registry import bundle_path
+from aegan.calibration.calibrate import calibrate
 from aegan.cli import app
-from aegan.dcase.folders import OwnData
-from aegan.model.bundle import base_provenance
-from aegan.model.calibration import calibrate
-from aegan.model.detector import Detector
+from aegan.detector.detector import Detector
 from aegan.model.nets import Discriminator, Generator
-from aegan.model.registry import bundle_path
+from aegan.owndata.folder import OwnData
+from aegan.owndata.training import own_config, own_inputs
 from aegan.results.assess import assess_folder
 from aegan.synth.folder import OwnSpec, write_own_folder
-from aegan.training.owndata import own_config, own_inputs
 from tests.conftest import SMALL_NET, set_options
 
 SPEC = OwnSpec(seconds=2.0, train=10, test_normal=5, test_anomaly=5, anomaly_strength=3.0)
@@ -60,7 +60,7 @@ def untrained_auc(folder: Path) -> float:
     torch.manual_seed(cfg.train.seed)
     detector = calibrate(
         cfg, Generator(cfg.net), Discriminator(cfg.net), train_sets,
-        provenance=base_provenance("untrained"), name="untrained",
+        provenance=Provenance.new("untrained"), name="untrained",
     )  # fmt: skip
     result = assess_folder(detector, data, out_dir=folder.parent / "untrained")
     assert result.evaluation is not None
@@ -78,7 +78,7 @@ def test_train_on_an_own_folder_then_test_it_learns(runner, own_folder):
     assert f"aegan test line3 --data {own_folder}" in trained.stdout
     assert "test hmean, epoch 8" in trained.output  # validated on DIR/test every epoch
     provenance = Detector.load_file(bundle_path("line3")).provenance
-    assert provenance["data"] == str(own_folder.resolve()) and provenance["selection"] == "last"
+    assert provenance.data == str(own_folder.resolve()) and provenance.selection == "last"
 
     tested = runner.invoke(app, ["test", "line3", "--data", str(own_folder), "--json"])
     assert tested.exit_code == 0, tested.output
@@ -115,7 +115,7 @@ def test_without_a_test_folder_training_keeps_the_last_epoch_and_says_so(runner,
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "the last epoch and the recipe's score (no test labels used)" in result.stdout
-    assert Detector.load_file(bundle_path("quiet")).provenance["selection"] == "last"
+    assert Detector.load_file(bundle_path("quiet")).provenance.selection == "last"
 
 
 def test_init_starts_from_the_given_models_weights(runner, own_folder, installed_bundle):

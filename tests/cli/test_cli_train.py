@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from aegan import paths
+from aegan.bundles.registry import bundle_path
 from aegan.cli import app
-from aegan.model.detector import Detector
-from aegan.model.registry import bundle_path
+from aegan.detector.detector import Detector
 from aegan.synth.dataset import SynthSpec, write_dataset
 from aegan.training import runs
 from aegan.training.wgan import Trainer
@@ -52,7 +52,7 @@ def test_train_saves_a_named_model_and_says_how_to_use_it(runner, data_root):
     assert "aegan score FILE... --model m1" in result.stdout
     assert "dev test hmean, epoch 1" in result.output  # the validation table
     detector = Detector.load_file(bundle_path("m1"))
-    assert detector.cfg.train.epochs == 1 and detector.provenance["selection"] == "last"
+    assert detector.cfg.train.epochs == 1 and detector.provenance.selection == "last"
     again = run_train(runner, data_root, "--epochs", "1", "--name", "m1")
     assert again.exit_code == 2 and "already exists" in again.output
 
@@ -75,7 +75,7 @@ def test_ctrl_c_prints_the_resume_command_and_resume_finishes(runner, data_root,
     resumed = runner.invoke(app, command.split()[1:])
     assert resumed.exit_code == 0, resumed.output
     assert runs.read_checkpoint(runs.run_dir("m2")).epoch == 2
-    assert Detector.load_file(bundle_path("m2")).provenance["epochs"] == 2
+    assert Detector.load_file(bundle_path("m2")).provenance.epochs == 2
 
 
 @pytest.mark.parametrize(

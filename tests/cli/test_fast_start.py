@@ -12,8 +12,8 @@ import textwrap
 
 import pytest
 
-from aegan.model import bundle
-from aegan.model.bundle_meta import describe_bundle
+from aegan.bundles.format import read_bundle
+from aegan.bundles.header import describe_bundle
 from tests.conftest import rewrite_bundle, write_tone
 
 HEAVY = ("torch", "torchaudio", "scipy", "sklearn", "matplotlib")
@@ -82,7 +82,7 @@ def test_models_lists_bundles_without_torch(installed_bundle):
 
 
 def test_bundle_metadata_describes_the_bundle_the_full_reader_loads(installed_bundle, tmp_path):
-    listed, loaded = describe_bundle(installed_bundle), bundle.read_bundle(installed_bundle)
+    listed, loaded = describe_bundle(installed_bundle), read_bundle(installed_bundle)
     assert (listed.year, listed.machine, listed.score) == (
         loaded.cfg.year, loaded.cfg.machine, loaded.cfg.detect.score,
     )  # fmt: skip

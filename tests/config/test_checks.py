@@ -114,13 +114,23 @@ def test_device_setting_refuses_anything_else() -> None:
         user_settings.save_setting("device", "None")
 
 
-def test_a_bad_device_default_is_named_as_the_setting_not_as_gpu_none() -> None:
-    from aegan.cli.devices import parse_device
-    from aegan.errors import UsageError
+def test_a_bad_device_in_the_settings_file_is_named_as_the_setting() -> None:
+    from aegan import paths
+    from aegan.model.devices import resolve_device
 
-    with pytest.raises(UsageError, match=r"Cannot read the device setting 'gpu0'") as caught:
-        parse_device(None, "gpu0")
-    assert "aegan config set device auto" in caught.value.hint
+    paths.user_config_file().parent.mkdir(parents=True, exist_ok=True)
+    paths.user_config_file().write_text("device: gpu0\n")
+    with pytest.raises(ConfigError, match=r"'device' must be auto, cpu.*got 'gpu0'") as caught:
+        resolve_device()  # the default comes from the settings file
+    assert "aegan config set" in caught.value.hint and "config.yaml" in caught.value.hint
+
+
+def test_a_bad_device_choice_names_the_grammar() -> None:
+    from aegan.errors import UsageError
+    from aegan.model.devices import resolve_device
+
+    with pytest.raises(UsageError, match=r"Cannot read device 'gpu0': a device is auto, cpu"):
+        resolve_device("gpu0")
 
 
 def test_feature_cache_limit_in_bytes() -> None:

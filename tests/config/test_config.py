@@ -102,8 +102,8 @@ def test_user_settings_live_under_aegan_home(aegan_home):
 
 
 def test_every_machine_type_has_a_valid_config_and_published_models_follow_their_recipes():
+    from aegan.bundles.registry import PUBLISHED
     from aegan.dcase.facts import MACHINES
-    from aegan.model.registry import PUBLISHED
 
     for year, machines in MACHINES.items():
         for machine in machines:

@@ -70,7 +70,7 @@ def test_archives_are_the_subsets_a_machine_type_is_in_with_renamed_zips() -> No
         (11363076, "eval_data_3DPrinter_test.zip"),
     ]
     assert [a.name for a in dcase_archives(2026, "ToyCar", "all")] == ["dev_ToyCar_r2.zip"]
-    assert [a.splits for a in dcase_archives(2026, "Sander", "all")] == [("train",)]
+    assert [a.splits for a in dcase_archives(2026, "Sander", "all")] == [("train",), ("test",)]
     (train,) = [a for a in dcase_archives(2025, "Polisher", "eval") if "train" in a.splits]
     assert train.extra == ("supplemental",) and train.record == 15392814
     assert [a.name for a in dcase_archives(2021, "pump", "all")] == [
@@ -132,10 +132,25 @@ def test_the_official_eval_list_gives_labels_and_domains(tmp_path: Path, year: i
         assert truth == {name: (int("anomaly" in labelled), labelled.split("_")[2])}
 
 
-def test_an_unpublished_eval_set_says_so(tmp_path: Path) -> None:
-    assert ground_truth_files(2026, "Sander") == []
-    with pytest.raises(DataError, match="not published yet"):
+def test_unpublished_2026_labels_are_read_in_the_2024_evaluator_layout(tmp_path: Path) -> None:
+    assert ground_truth_files(2026, "Sander") == [
+        "ground_truth_data/ground_truth_Sander_section_00_test.csv",
+        "ground_truth_domain/ground_truth_Sander_section_00_test.csv",
+    ]
+    with pytest.raises(DataError, match="not published yet") as missing:
         read_ground_truth(tmp_path, 2026, "Sander")
+    assert (
+        "--ground-truth DIR" in missing.value.hint and "ground_truth_domain/" in missing.value.hint
+    )
+    for role, flags in (("data", "0\n1"), ("domain", "1\n0")):
+        path = tmp_path / f"ground_truth_{role}/ground_truth_Sander_section_00_test.csv"
+        path.parent.mkdir(exist_ok=True)
+        names = ("section_00_0000.wav", "section_00_0001.wav")
+        path.write_text("".join(f"{n},{f}\n" for n, f in zip(names, flags.split(), strict=True)))
+    assert read_ground_truth(tmp_path, 2026, "Sander") == {
+        "section_00_0000.wav": (0, "target"),
+        "section_00_0001.wav": (1, "source"),
+    }
 
 
 def test_editions_without_recipes_borrow_2022_and_say_why() -> None:

@@ -6,9 +6,10 @@ import torch
 
 from aegan.config.schema import FeatureConfig
 from aegan.errors import AudioError
-from aegan.features.audio import probe, read_audio
+from aegan.features.audio import probe, read_audio, resample
 from aegan.features.logmel import LogMel
 from tests.conftest import write_tone
+from tests.resampling import peak_error, tones
 
 
 def _machine_like(seconds: float, seed: int) -> np.ndarray:
@@ -61,6 +62,16 @@ def test_44k_stereo_is_mixed_down_and_resampled(tmp_path):
     spectrum = np.abs(np.fft.rfft(wave))
     assert np.argmax(spectrum) * 16000 / wave.size == pytest.approx(1000.0, abs=1.0)
     assert probe(path, 16000).target_samples == 32000
+
+
+@pytest.mark.parametrize("rate", [22050, 32000, 44100, 48000])
+def test_resampling_keeps_tones_as_sampled_at_16k(rate):
+    """The reference is the tones sampled at 16 kHz analytically, not another resampler."""
+    wave = resample(tones(rate), rate, 16000)
+    expected = tones(16000)
+    assert wave.shape == expected.shape and wave.dtype == np.float32
+    edge = 64  # the filter's reach at either end, where it sees the zeros past the signal
+    np.testing.assert_allclose(wave[edge:-edge], expected[edge:-edge], rtol=0, atol=peak_error())
 
 
 @pytest.mark.parametrize(

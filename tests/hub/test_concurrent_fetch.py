@@ -102,9 +102,9 @@ def test_two_data_fetches_of_one_archive_extract_it_once(
 
 def test_a_model_fetch_sweeps_what_a_killed_one_left(tmp_path: Path) -> None:
     from aegan import paths
+    from aegan.bundles.registry import require_published
     from aegan.config import schema as config
     from aegan.hub.fetch import fetch_model
-    from aegan.model.registry import require_published
     from tests.conftest import SMALL_NET
     from tests.robustness.corpus import checkpoint
 

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from fake_servers import SHARE_TOKEN, FakeHub
 
+from aegan.bundles import registry
 from aegan.config.settings import HubSettings
 from aegan.errors import DataError, DownloadError, UsageError
 from aegan.hub import lockfile
 from aegan.hub import seafile as hub
-from aegan.model import registry
 
 pytest_plugins = ["fake_servers"]  # the fake_hub, hub_settings and closed_port_url fixtures
 
@@ -222,9 +222,9 @@ def test_a_page_that_is_not_a_folder_listing_is_reported(
 
 
 def test_a_rejected_import_leaves_the_cache_and_the_lock_as_they_were(tmp_path):
+    from aegan.bundles.registry import checkpoint_path, require_published
     from aegan.hub.lockfile import lock_path
     from aegan.hub.seafile import copy_checkpoint
-    from aegan.model.registry import checkpoint_path, require_published
 
     model = require_published("fan22")
     good, bad = tmp_path / "good.pth", tmp_path / "bad.pth"
@@ -242,9 +242,9 @@ def test_a_rejected_import_leaves_the_cache_and_the_lock_as_they_were(tmp_path):
 
 
 def test_a_refused_import_names_the_given_file_not_a_temporary_one(tmp_path):
+    from aegan.bundles.registry import require_published
     from aegan.errors import ModelError
     from aegan.hub.seafile import copy_checkpoint
-    from aegan.model.registry import require_published
 
     bad = tmp_path / "bad.pth"
     bad.write_bytes(b"bad bytes")

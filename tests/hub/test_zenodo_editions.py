@@ -12,6 +12,7 @@ from aegan.config.settings import HubSettings
 from aegan.dcase.clips import discover
 from aegan.dcase.facts import edition
 from aegan.dcase.ground_truth import read_ground_truth
+from aegan.errors import DataError
 from aegan.hub import zenodo as datasets
 from aegan.synth.dataset import SynthSpec, write_dataset
 
@@ -77,14 +78,20 @@ def test_a_2025_machine_keeps_its_supplementary_recordings(
     assert again.downloaded == [] and len(again.skipped) == 2
 
 
-@pytest.mark.parametrize("machine", ["fan", "Sander"])
-def test_2026_has_no_eval_test_set_to_fetch(
-    fake_hub: FakeHub, hub_settings: HubSettings, tmp_path: Path, machine: str
+def test_the_2026_eval_test_set_is_fetched_and_its_unpublished_labels_read_from_a_folder(
+    fake_hub: FakeHub, hub_settings: HubSettings, tmp_path: Path
 ) -> None:
-    source = tree(tmp_path / "source", 2026, machine)
-    fake_hub.serve_dcase(source, 2026, machine)
-    summary = datasets.fetch_dataset(
-        2026, machine, "all", tmp_path / "d", hub_settings, backoff=BACKOFF
-    )
-    assert len(summary.downloaded) == 1 and summary.ground_truth == []
-    assert summary.ground_truth_error is None
+    source = tree(tmp_path / "source", 2026, "Sander")
+    fake_hub.serve_dcase(source, 2026, "Sander")
+    assert "eval_data_Sander_test.zip" in fake_hub.zenodo[20437238].files
+    root = tmp_path / "dcase2026"
+    summary = datasets.fetch_dataset(2026, "Sander", "eval", root, hub_settings, backoff=BACKOFF)
+    assert summary.downloaded == ["eval_data_Sander_train.zip", "eval_data_Sander_test.zip"]
+    assert summary.ground_truth == [] and summary.ground_truth_error is None
+    test = discover(root, 2026, "Sander", "eval", "test")
+    assert len(test) == 8 and all(c.label is None for c in test)
+    with pytest.raises(DataError, match="not published yet") as missing:
+        read_ground_truth(root / "ground_truth", 2026, "Sander")
+    assert "--ground-truth DIR" in missing.value.hint
+    truth = read_ground_truth(source / "ground_truth", 2026, "Sander")  # the evaluator layout
+    assert sorted(truth) == sorted(c.name for c in test)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+from pathlib import Path
+
 import pytest
 import torch
 from torch import nn
@@ -222,8 +225,40 @@ def test_forward_flops_counts_each_layer_kind_by_its_multiply_adds():
     assert not any(layer._forward_hooks for layer in net.modules())  # the counting leaves
 
 
-def test_a_full_size_segment_costs_what_the_method_says():
-    """1.10 GFLOP for the four passes of a 128x128 segment, 0.27 of it the critic's."""
-    net = NetConfig(isize=128, nz=256, ndf=32, ngf=32, norm_g="bn")
-    everything, critic = segment_flops(Generator(net), Discriminator(net))
-    assert round(everything / 1e9, 2) == 1.10 and round(critic / 1e9, 2) == 0.27
+def closed_form_macs(net: NetConfig) -> tuple[int, int, int]:
+    """(encoder, decoder, critic) multiply-adds per segment by docs/method.md section 3."""
+    halvings = int(math.log2(net.isize // 4))
+
+    def stack(width: int) -> tuple[int, int]:
+        channels = [1] + [width * 2 ** (k - 1) for k in range(1, halvings + 1)]
+        sizes = [net.isize // 2**k for k in range(halvings + 1)]
+        macs = sum(
+            16 * sizes[k] ** 2 * channels[k - 1] * channels[k] for k in range(1, halvings + 1)
+        )
+        return macs, channels[-1]
+
+    (encoder, last_d), (decoder, last_g) = stack(net.ndf), stack(net.ngf)
+    return encoder + 16 * last_d * net.nz, decoder + 16 * last_g * net.nz, encoder + 17 * last_d
+
+
+@pytest.mark.parametrize(
+    "net",
+    [
+        NetConfig(isize=128, nz=256, ndf=32, ngf=32, norm_g="bn"),
+        NetConfig(isize=32, nz=16, ndf=8, ngf=8),
+    ],
+    ids=["full size", "test size"],
+)
+def test_segment_flops_follow_the_closed_form_of_the_method(net):
+    encoder, decoder, critic = closed_form_macs(net)
+    everything, critic_flops = segment_flops(Generator(net), Discriminator(net))
+    assert (everything, critic_flops) == (2 * (2 * encoder + decoder + critic), 2 * critic)
+
+
+def test_the_method_states_the_full_size_cost_its_formula_gives():
+    """docs/method.md section 3 quotes the figures its closed form gives at full size."""
+    encoder, decoder, critic = closed_form_macs(NetConfig(isize=128, nz=256, ndf=32, ngf=32))
+    everything = 2 * (2 * encoder + decoder + critic)
+    method = (Path(__file__).resolve().parents[2] / "docs" / "method.md").read_text()
+    assert f"{everything:,} FLOP, **{everything / 1e9:.2f} GFLOP**" in method
+    assert f"critic's {2 * critic:,} (**{2 * critic / 1e9:.2f} GFLOP**)" in method

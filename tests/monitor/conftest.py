@@ -10,7 +10,7 @@ import soundfile as sf
 @pytest.fixture(scope="session")
 def small_detector(small_bundle):
     """The small bundle loaded once per session (it is only read)."""
-    from aegan.model.detector import Detector
+    from aegan.detector.detector import Detector
 
     return Detector.load_file(small_bundle, "fan-small")
 

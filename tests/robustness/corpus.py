@@ -33,12 +33,12 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 
 from aegan import paths
+from aegan.bundles.registry import require_published
 from aegan.cli import app
 from aegan.config import schema as config
 from aegan.config.settings import save_setting
 from aegan.hub.seafile import copy_checkpoint
 from aegan.model.nets import Discriminator, Generator
-from aegan.model.registry import require_published
 from tests.conftest import SMALL_NET, rewrite_bundle
 
 

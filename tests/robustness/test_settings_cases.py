@@ -23,7 +23,7 @@ CASES = [
     Case("zero timeout", [*SET, "hub.timeout", "0"], 2,
          r"'hub\.timeout' must be in \(0, 3600\]; got 0\.0"),
     Case("device setting that names no device", [*SET, "device", "None"], 2,
-         r"Setting 'device' must be auto, cpu, a GPU index \(0\) or a list \(0,1\); got 'None'"),
+         r"Setting 'device' must be auto, cpu, a GPU index \(0, cuda:1\) or a list \(0,1\); got 'None'"),
     Case("zero feature cache limit", [*SET, "cache.features_max_gb", "0"], 2,
          r"'cache\.features_max_gb' must be > 0; got 0\.0"),
     Case("seed beyond what numpy accepts", [*TRAIN, "train.seed=99999999999999999999"], 2,

@@ -17,9 +17,9 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from aegan.bundles.registry import bundle_path
 from aegan.config.schema import load_config
 from aegan.errors import AeganError, ModelError, UsageError
-from aegan.model.registry import bundle_path
 from aegan.plots import plot_curves
 from aegan.training import runs
 from aegan.training.runs import Best, Checkpoint, EpochRecord
@@ -362,7 +362,24 @@ def test_curves_png_is_drawn_for_validated_and_unvalidated_runs(
     tmp_path: Path, validated: bool
 ) -> None:
     target = tmp_path / runs.CURVES
-    assert plot_curves(target, history(3, validated), "G_x_2_sum") == target
+    curves = runs.training_curves(history(3, validated), "G_x_2_sum", "dev test")
+    assert plot_curves(target, curves) == target
     width, height = png_size(target)
     assert width > height > 100  # two panels side by side
     assert [p.name for p in tmp_path.iterdir()] == [runs.CURVES]  # written atomically
+
+
+def test_curves_label_validation_by_the_runs_test_set(tmp_path: Path) -> None:
+    """An own-data run's curves name its folder's test set, never DCASE's dev test set."""
+    from aegan.owndata.folder import OwnData
+    from aegan.training.job import TrainJob
+
+    folder = tmp_path / "pump7"
+    (folder / "train").mkdir(parents=True)
+    own = TrainJob(config(), OwnData(folder), "pump7-run")
+    dcase = TrainJob(config(), tmp_path, "fan-run")
+    assert (own.test_set, dcase.test_set) == ("pump7/test", "dev test")
+    curves = runs.training_curves(history(3, True), "G_x_2_sum", own.test_set)
+    assert curves.test_set == "pump7/test"
+    assert curves.validated_epochs == [r.epoch for r in history(3, True) if r.figures]
+    assert curves.chosen == [100 * r.figures["G_x_2_sum"] for r in history(3, True) if r.figures]

@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 from aegan.config.schema import load_config
 from aegan.dcase.clips import Clip
 from aegan.dcase.metrics import Evaluation, ScoreFigures
+from aegan.detector.detector import Detector
 from aegan.errors import ModelError
 from aegan.features.cache import FeatureSet
-from aegan.model.detector import Detector
 from aegan.model.nets import Discriminator, Generator
 from aegan.training.distributed import Rank
 from aegan.training.runs import Best, Checkpoint, EpochRecord
@@ -205,8 +205,8 @@ def test_paper_bundle_holds_the_kept_epoch_and_score_and_says_it_used_labels() -
     detector = Detector.load_file(selected.bundle)
     assert detector.score_name == chosen
     provenance = detector.provenance
-    assert provenance["selection"] == "paper" and provenance["selection_uses_test_labels"] is True
-    assert provenance["epoch"] == 2 and provenance["figure"]["value"] == 0.7
+    assert provenance.selection == "paper" and provenance.selection_uses_test_labels is True
+    assert provenance.epoch == 2 and provenance.figure.value == 0.7
 
 
 def test_last_bundle_holds_the_final_weights_and_the_recipe_score() -> None:
@@ -222,7 +222,7 @@ def test_last_bundle_holds_the_final_weights_and_the_recipe_score() -> None:
     assert same(weights_of(selected.bundle), prefixed(final["netG"], final["netD"]))
     detector = Detector.load_file(selected.bundle)
     assert detector.score_name == cfg.detect.score
-    assert detector.provenance["selection_uses_test_labels"] is False
+    assert detector.provenance.selection_uses_test_labels is False
 
 
 @pytest.mark.parametrize("case", ["not validated", "other scores only", "undefined"])
