@@ -13,6 +13,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -41,10 +42,11 @@ def set_debug(value: bool) -> None:
 
 
 def print_error(exc: AeganError) -> None:
-    """One error as every command shows it: the message in red, then its hint."""
-    err_console.print(f"[bold red]Error:[/] {exc.message}", highlight=False)
+    """One error as every command shows it: the message in red, then its hint, as plain text
+    ("pip install 'aegan[watch]'" is not markup)."""
+    err_console.print(f"[bold red]Error:[/] {escape(exc.message)}", highlight=False)
     if exc.hint:
-        err_console.print(exc.hint, highlight=False)
+        err_console.print(exc.hint, highlight=False, markup=False)
 
 
 def reports_errors(func: F) -> F:

@@ -24,6 +24,11 @@ def no_portaudio(ws: Workspace) -> None:
     ws.fixture("monkeypatch").setitem(sys.modules, "sounddevice", None)
 
 
+def no_watchdog(ws: Workspace) -> None:
+    recorder_folder(ws)
+    ws.fixture("monkeypatch").setitem(sys.modules, "watchdog.observers", None)
+
+
 def plant_file(text: str):
     def setup(ws: Workspace) -> None:
         recorder_folder(ws)
@@ -61,6 +66,8 @@ CASES = [
          r"Standard input \(-\) can be watched once only", recorder_folder),
     Case("watch: a sound card without PortAudio", [*WATCH, "--device", "0"], 1,
          r"Sound cards cannot be used.*libportaudio2.*arecord", no_portaudio),
+    Case("watch: a folder without watchdog installed", [*WATCH, "{tmp}/rec"], 1,
+         r"Watching a folder needs the watchdog package.*aegan\[watch\]", no_watchdog),
     Case("watch: --list-devices without PortAudio", ["watch", "--list-devices"], 1,
          r"Sound cards cannot be used.*libportaudio2", no_portaudio),
     Case("watch: a plant file with an unknown key",

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from aegan.dcase.clips import AUDIO_SUFFIXES
-from aegan.errors import DataError
+from aegan.errors import DataError, SystemFailure
 from aegan.monitor.sources.feed import Feed
 from aegan.monitor.sources.files import read_file_windows, stamp_of
 from aegan.monitor.spec import SourceSpec
@@ -57,10 +57,24 @@ class _Events:
         return touched, closed
 
 
+def watchdog_observers() -> tuple[type, type]:
+    """watchdog's native and polling observers, or one clear message when it is missing."""
+    try:
+        from watchdog.observers import Observer
+        from watchdog.observers.polling import PollingObserver
+    except ImportError:
+        raise SystemFailure(
+            "Watching a folder needs the watchdog package, which is not installed.",
+            "Install it: pip install 'aegan[watch]'.",
+        ) from None
+    return Observer, PollingObserver
+
+
 class FolderReader:
     """Watches one folder until the monitor stops."""
 
     def __init__(self, spec: SourceSpec) -> None:
+        watchdog_observers()  # before listening starts
         self.spec = spec
         self.root = Path(spec.target).expanduser()
         if not self.root.is_dir():
@@ -87,8 +101,7 @@ class FolderReader:
             observer.join(5)
 
     def _observe(self, events: _Events):
-        from watchdog.observers import Observer
-        from watchdog.observers.polling import PollingObserver
+        Observer, PollingObserver = watchdog_observers()
 
         for kind in ([] if self.spec.poll else [Observer]) + [PollingObserver]:
             observer = kind(timeout=1) if kind is PollingObserver else kind()

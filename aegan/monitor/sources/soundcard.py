@@ -28,7 +28,7 @@ def sounddevice() -> Any:
         raise SystemFailure(
             f"Sound cards cannot be used: {str(exc).strip() or 'PortAudio is missing'}.",
             "Install PortAudio (Debian/Ubuntu: sudo apt install libportaudio2) and "
-            "sounddevice (pip install sounddevice), or pipe audio in instead: "
+            "sounddevice (pip install 'aegan[watch]'), or pipe audio in instead: "
             "arecord -f S16_LE -r 16000 -c 1 -t raw | aegan watch - --format s16le "
             "--rate 16000 --channels 1 --model NAME",
         ) from None
