@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import signal
+import time
 from collections import Counter
 from importlib import import_module
 
@@ -104,10 +105,15 @@ def test_a_worker_killed_mid_run_loses_and_repeats_no_file(
     killed = []
 
     def kill_a_busy_worker(task, done, total):
-        if done >= 1 and not killed:
-            busy = [w for w, keys in client.processing().items() if keys]
-            os.kill(pids[busy[0]], signal.SIGKILL)
-            killed.append(busy[0])
+        if done < 1 or killed or done >= total:
+            return
+        deadline = time.monotonic() + 10  # the scheduler may not have handed out the next chunk yet
+        while not (busy := [w for w, keys in client.processing().items() if keys]):
+            if time.monotonic() > deadline:
+                return
+            time.sleep(0.005)
+        os.kill(pids[busy[0]], signal.SIGKILL)
+        killed.append(busy[0])
 
     entries = gather_entries([str(recordings)], "fan-small", None)
     run = score_fleet(entries, tmp_path / "out", files_per_chunk=1, client=client,
