@@ -20,6 +20,8 @@ from pathlib import Path
 
 import platformdirs
 
+from aegan.errors import UsageError
+
 try:
     import fcntl
 except ImportError:  # pragma: no cover - Windows: msvcrt byte locks, and no sweeping
@@ -39,9 +41,18 @@ SCORES_FILE = "scores.csv"
 
 
 def home() -> Path | None:
-    """The folder named by ``AEGAN_HOME``, or None when it is unset."""
+    """The folder named by ``AEGAN_HOME``, or None when it is unset; a UsageError when it
+    names something that is not a folder (everything under it would fail obscurely)."""
     value = os.environ.get(HOME_ENV, "").strip()
-    return Path(value).expanduser().resolve() if value else None
+    if not value:
+        return None
+    folder = Path(value).expanduser().resolve()
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(
+            f"{HOME_ENV} is {folder}, which is a file, not a folder.",
+            f"Point {HOME_ENV} (or --home) at a folder (it is created when missing), or unset it.",
+        )
+    return folder
 
 
 def cache_dir() -> Path:

@@ -22,7 +22,7 @@ from aegan.cli.common import (
     progress_bars,
     reports_errors,
 )
-from aegan.cli.score_render import print_timelines, timeline_rows
+from aegan.cli.score_render import print_timelines, print_unplotted, timeline_rows
 
 if TYPE_CHECKING:
     from aegan.model.recordings import RecordingScore
@@ -135,7 +135,7 @@ def score(
         typer.Option(
             "--hop",
             metavar="SECONDS",
-            help="Timeline windows start this far apart (default: one clip).",
+            help="Timeline windows start this far apart: at most one clip, the default.",
         ),
     ] = None,
     plot: Annotated[
@@ -169,6 +169,10 @@ def score(
         raise typer.BadParameter("use --json or --csv, not both")
     if timeline and whole:
         raise typer.BadParameter("use --timeline or --whole, not both")
+    if plot is not None and whole:
+        raise typer.BadParameter(
+            "--plot draws timelines, and --whole scores every file as one clip: use one"
+        )
     if score_name is not None:
         score_index(score_name)  # a wrong name fails before any work
     if hop is not None:
@@ -188,6 +192,7 @@ def score(
         timelines = [o.timeline for o in outcomes if o.timeline is not None]
         for picture in timeline_pictures(timelines, plot, detector.name or model):
             err_console.print(f"Timeline picture: {picture}", highlight=False)
+        print_unplotted(outcomes, detector.clip_seconds)
     if json_out:
         print_json({"model": detector.name, "score": name, "files": rows})
     elif csv_out:

@@ -27,7 +27,7 @@ from aegan.features.segments import Scaler, require_one_segment, segment_view
 from aegan.model.bundle import Bundle, read_bundle, read_bundle_config, write_bundle
 from aegan.model.bundle_meta import bundle_name
 from aegan.model.embedding import EmbeddingDetectors
-from aegan.model.inputs import Item, check_sample_rate, describe, is_single, waveform
+from aegan.model.inputs import Item, check_sample_rate, describe, recordings, waveform
 from aegan.model.items import score_items as _score_items
 from aegan.model.nets import Discriminator, Generator
 from aegan.model.precision import Precision, parse_precision
@@ -43,6 +43,9 @@ from aegan.model.threshold import gamma_threshold
 from aegan.model.timeline import score_timeline as _score_timeline
 from aegan.progress import Progress, no_progress
 from aegan.score_names import score_index
+
+LISTED_PROBLEMS = 10
+"""An error about a list of recordings names this many of the unusable ones, then counts."""
 
 
 class Detector:
@@ -181,17 +184,17 @@ class Detector:
     ) -> float | np.ndarray:
         """Anomaly score of one recording (a float), or of a list of them (an array).
 
-        A recording is a file path (any rate, mixed to mono) or an array of
-        samples at ``sample_rate`` (default: the model's): float, or integer
-        scaled to [-1, 1]; mono (N,) or one multi-channel recording
-        (channels, N). Higher means more anomalous; compare with
+        A recording is a file path (read at its own rate, mixed to mono) or an
+        array (or torch tensor) of samples at ``sample_rate`` (default: the
+        model's): float, or integer scaled to [-1, 1]; mono (N,) or one
+        multi-channel recording (channels, N). Bytes, open files and lists of
+        numbers are refused with an ``InputTypeError``. Higher means more anomalous; compare with
         ``threshold()``. A list is all or nothing: if any item cannot be used,
         one DataError names every such item and why, before any scoring;
         ``score_items`` scores the usable items and reports the others.
         """
         rate = check_sample_rate(sample_rate)
-        single = is_single(inputs)
-        items = [inputs] if single else list(inputs)
+        single, items = recordings(inputs)
         spectrograms, problems = [], []
         for index, item in enumerate(items):
             try:
@@ -202,9 +205,12 @@ class Detector:
                     raise
                 problems.append(exc.message)
         if problems:
+            shown = problems[:LISTED_PROBLEMS]
+            more = len(problems) - len(shown)
             raise DataError(
                 f"{len(problems)} of {len(items)} recordings cannot be scored:\n"
-                + "\n".join(f"- {p}" for p in problems),
+                + "\n".join(f"- {p}" for p in shown)
+                + (f"\n- and {more} more" if more else ""),
                 "Fix or drop them, or use score_items() to score the rest.",
             )
         values = self.score_spectrograms(spectrograms).column(score or self.score_name)

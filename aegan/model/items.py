@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from aegan.errors import AeganError
-from aegan.model.inputs import Item, check_sample_rate, describe
+from aegan.model.inputs import Item, check_sample_rate, describe, recordings
 from aegan.progress import Progress, no_progress
 
 if TYPE_CHECKING:
@@ -54,6 +54,7 @@ def score_items(
     """Score many recordings in batches, with decisions; an unusable one gets its ``error``."""
     name = score or detector.score_name
     rate = check_sample_rate(sample_rate)
+    items = recordings(items)[1]
     results = [
         FileScore(Path(item) if isinstance(item, (str, Path)) else describe(item, index))
         for index, item in enumerate(items)

@@ -18,7 +18,7 @@ import numpy as np
 from aegan.errors import AeganError
 from aegan.features.audio import NON_FINITE, unusable_reason
 from aegan.features.stream import plan_windows, read_windows
-from aegan.model.inputs import unusable
+from aegan.model.inputs import InputTypeError, kind_of, unusable
 from aegan.model.items import decision_word
 from aegan.progress import Progress, no_progress
 
@@ -103,6 +103,12 @@ def score_timeline(
     scored (silent, too short) is reported in its ``error``; a file that cannot
     be read raises ``AudioError`` naming it.
     """
+    if not isinstance(path, (str, Path)):
+        raise InputTypeError(
+            f"timeline() reads a file window by window; got {kind_of(path)}.",
+            "Write the samples to a file (soundfile.write) and pass its path, "
+            "or score them as one clip with score().",
+        )
     name = score or detector.score_name
     feat = detector.cfg.feat
     seconds = detector.clip_seconds
