@@ -24,7 +24,14 @@ from aegan.config.schema import Config
 from aegan.errors import AeganError, DataError, ModelError
 from aegan.features.logmel import MelTransform, one_blas_thread
 from aegan.features.segments import Scaler, require_one_segment, segment_view
-from aegan.model.bundle import Bundle, read_bundle, read_bundle_config, write_bundle
+from aegan.model.bundle import (
+    Bundle,
+    bundle_tensors,
+    model_digest,
+    read_bundle,
+    read_bundle_config,
+    write_bundle,
+)
 from aegan.model.bundle_meta import bundle_name
 from aegan.model.embedding import EmbeddingDetectors
 from aegan.model.inputs import Item, check_sample_rate, describe, recordings, waveform
@@ -224,16 +231,21 @@ class Detector:
 
     # ------------------------------------------------------------ bundle files
 
+    def as_bundle(self) -> Bundle:
+        """What the bundle file of this detector holds."""
+        return Bundle(
+            self.cfg, self.generator, self.discriminator, self.scaler, self.train_embeddings,
+            self.train_scores, self.mean_spectrogram, self.provenance, self.reference_segments,
+        )  # fmt: skip
+
+    @property
+    def digest(self) -> str:
+        """SHA-256 of the model's tensors: what its bundle and its ONNX export carry."""
+        return model_digest(bundle_tensors(self.as_bundle()))
+
     def save(self, path: Path) -> Path:
         """Write the bundle atomically; returns its path."""
-        return write_bundle(
-            path,
-            Bundle(
-                self.cfg, self.generator, self.discriminator, self.scaler, self.train_embeddings,
-                self.train_scores, self.mean_spectrogram, self.provenance,
-                self.reference_segments,
-            ),
-        )  # fmt: skip
+        return write_bundle(path, self.as_bundle())
 
     @classmethod
     def load_file(cls, path: Path, name: str | None = None) -> Detector:
