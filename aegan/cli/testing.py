@@ -205,7 +205,7 @@ def _test_folder(
     from aegan.dcase.folders import OwnData
     from aegan.results.assess import assess_folder
 
-    own = OwnData.at(data)
+    own = OwnData.at(data, train=False)
     detector = load(model)
     with progress_bars(transient=True) as progress:
         return assess_folder(detector, own, out_dir=out, progress=progress)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from shlex import quote
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -57,12 +58,12 @@ def _overrides(
 def _resume_command(
     cfg: Config, name: str, gpu: str | None, data_dir: Path | None, own: OwnData | None
 ) -> str:
-    subject = ["--data", str(own.folder)] if own else [cfg.machine, "--year", cfg.short_year]
+    subject = ["--data", quote(str(own.folder))] if own else [cfg.machine, "--year", cfg.short_year]
     parts = ["aegan train", *subject, "--name", name, "--resume"]
     if gpu is not None:
         parts += ["--gpu", gpu]
     if data_dir is not None and own is None:
-        parts += ["--data-dir", str(data_dir)]
+        parts += ["--data-dir", quote(str(data_dir))]
     return " ".join(parts)
 
 
@@ -93,7 +94,7 @@ def _print_result(result: TrainResult, cfg: Config, own: OwnData | None) -> None
     test = (
         f"aegan test {cfg.machine} --year {cfg.short_year} --model {result.name}"
         if own is None
-        else f"aegan test {result.name} --data {own.folder}"
+        else f"aegan test {result.name} --data {quote(str(own.folder))}"
     )
     console.print(
         f"Use it: {test}\n        aegan score FILE... --model {result.name}", highlight=False
@@ -179,11 +180,13 @@ def train(
     """
     from aegan.cli.devices import parse_devices
     from aegan.config import settings as config_mod
-    from aegan.training import distributed
+    from aegan.training import distributed, runs
     from aegan.training.job import TrainingInterrupted, TrainJob
     from aegan.training.loop import train as train_model
 
     overrides = _overrides(set_, epochs, seed, select, precision, compile_)
+    if name is not None:  # an empty --name is a mistake, not a request for the default
+        runs.check_name(name)
     if data is None:
         cfg, root, name = _machine_run(
             machine, year, recipe, name, resume, config, overrides, data_dir

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from shlex import quote
 
 from aegan import paths
 from aegan.config.recipes import PublishedModel, published_models
@@ -127,7 +128,7 @@ def unreadable_note(path: Path) -> str:
     """What a listing says about a skipped file."""
     return (
         f"Skipped {path}: it is not a readable aegan model bundle "
-        f"(`aegan score --model {path} FILE` says why); delete it or make it again."
+        f"(`aegan score --model {quote(str(path))} FILE` says why); delete it or make it again."
     )
 
 
