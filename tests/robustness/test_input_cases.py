@@ -12,6 +12,8 @@ import shutil
 
 import numpy as np
 import soundfile as sf
+from safetensors import safe_open
+from safetensors.torch import save_file
 
 from aegan import paths
 from aegan.features import audio
@@ -42,6 +44,11 @@ def recorded_at(rate: int):
         sf.write(str(ws.tmp / "phone.wav"), TONE[: rate * 2], rate, subtype="PCM_16")
 
     return setup
+
+
+def two_phone_recordings(ws: Workspace) -> None:
+    recorded_at(8000)(ws)
+    shutil.copy(ws.tmp / "phone.wav", ws.tmp / "phone2.wav")
 
 
 def loud(peak: float):
@@ -144,6 +151,10 @@ CASES = [
          [*SCORE, "{tmp}/phone.wav"], 0,
          r"Warning: \S+phone\.wav was recorded at 8000 Hz, below the model's 16000 Hz: it has "
          r"nothing above 4000 Hz", recorded_at(8000)),
+    Case("band-limited: two 8 kHz recordings, one warning for the run",
+         [*SCORE, "{tmp}/phone.wav", "{tmp}/phone2.wav"], 0,
+         r"^(?!.*Warning:.*Warning:).*Warning: \S+phone2?\.wav was recorded at 8000 Hz.*"
+         r"\(1 more alike\)", two_phone_recordings),
     Case("float samples of ±1e6 are refused, not scored 3.4e38",
          [*SCORE, "{tmp}/loud.wav"], 1,
          r"loud\.wav is unusable: its samples exceed \S+ \(peak 1e\+06\)", loud(1e6)),
@@ -204,3 +215,19 @@ CASES = [
 ]  # fmt: skip
 
 test_cases = corpus_test(CASES)
+
+
+def test_models_lists_case_twins_each_with_its_own_size(installed_bundle, runner):
+    import json
+
+    from aegan.cli import app
+
+    twin = paths.models_dir() / "Fan-Small.safetensors"  # a header entry more: a larger file
+    with safe_open(str(installed_bundle), framework="pt") as fh:
+        tensors = {key: fh.get_tensor(key) for key in fh.keys()}  # noqa: SIM118
+        save_file(tensors, str(twin), metadata={**fh.metadata(), "note": "x" * 100})
+    result = runner.invoke(app, ["models", "--json"])
+    sizes = {
+        e["name"]: e["size"] for e in json.loads(result.output) if "small" in e["name"].lower()
+    }
+    assert sizes == {"fan-small": installed_bundle.stat().st_size, "Fan-Small": twin.stat().st_size}
