@@ -41,13 +41,10 @@ SCORES_FILE = "scores.csv"
 
 
 def home() -> Path | None:
-    """The folder named by ``AEGAN_HOME``, or None when it is unset; a UsageError when it
-    names something that is not a folder (everything under it would fail obscurely)."""
+    """The folder ``AEGAN_HOME`` names (None when unset); a UsageError if it is not a folder."""
     value = os.environ.get(HOME_ENV, "").strip()
-    if not value:
-        return None
-    folder = Path(value).expanduser().resolve()
-    if folder.exists() and not folder.is_dir():
+    folder = Path(value).expanduser().resolve() if value else None
+    if folder is not None and folder.exists() and not folder.is_dir():
         raise UsageError(
             f"{HOME_ENV} is {folder}, which is a file, not a folder.",
             f"Point {HOME_ENV} (or --home) at a folder (it is created when missing), or unset it.",
