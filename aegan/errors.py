@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import difflib
 import errno
+import os
+import stat
 from collections.abc import Iterable
 
 EXIT_RUNTIME = 1
@@ -63,6 +65,14 @@ class SystemFailure(AeganError):
     """The operating system refused: permission denied, disk full, read-only drive..."""
 
 
+class AeganWarning(UserWarning):
+    """An answer that is given but less reliable (a band-limited or clipped recording...).
+
+    The library warns with ``warnings.warn``; the command line gathers these
+    and prints one note per kind, once per run.
+    """
+
+
 def system_failure(exc: OSError, action: str | None = None, place: object = None) -> SystemFailure:
     """An OSError as one message naming what was done, the path and the OS reason, and a
     hint for the usual causes. ``place`` stands in for the path when the OS names none
@@ -107,3 +117,29 @@ def first_line(exc: BaseException, limit: int = 200) -> str:
     """The first line of an exception's message (a library's long text cut to its gist)."""
     text = str(exc).strip()
     return text.splitlines()[0][:limit] if text else type(exc).__name__
+
+
+def why_not_a_file(path: object) -> str:
+    """Why ``path`` cannot be opened as a regular file, in words a user recognises.
+
+    "does not exist" only when that is true: a folder, a named pipe, a device,
+    a link to nowhere or a loop of links each say so.
+    """
+    try:
+        mode = os.stat(str(path)).st_mode
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "is a loop of symbolic links"
+        if os.path.islink(str(path)):
+            return f"is a symbolic link to {os.readlink(str(path))}, which does not exist"
+        if exc.errno == errno.ENOENT:
+            return "does not exist"
+        return f"cannot be opened ({exc.strerror or exc})"
+    kinds = {
+        stat.S_ISDIR: "is a folder, not a file",
+        stat.S_ISFIFO: "is a named pipe (FIFO), not a file",
+        stat.S_ISSOCK: "is a socket, not a file",
+        stat.S_ISCHR: "is a device, not a file",
+        stat.S_ISBLK: "is a device, not a file",
+    }
+    return next((text for test, text in kinds.items() if test(mode)), "is a file")

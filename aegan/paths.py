@@ -20,6 +20,7 @@ from pathlib import Path
 
 import platformdirs
 
+from aegan.errors import UsageError
 from aegan.files import STAGING_SUFFIX, follow_umask
 
 try:
@@ -39,9 +40,15 @@ SCORES_FILE = "scores.csv"
 
 
 def home() -> Path | None:
-    """The folder named by ``AEGAN_HOME``, or None when it is unset."""
+    """The folder ``AEGAN_HOME`` names (None when unset); a UsageError if it is not a folder."""
     value = os.environ.get(HOME_ENV, "").strip()
-    return Path(value).expanduser().resolve() if value else None
+    folder = Path(value).expanduser().resolve() if value else None
+    if folder is not None and folder.exists() and not folder.is_dir():
+        raise UsageError(
+            f"{HOME_ENV} is {folder}, which is a file, not a folder.",
+            f"Point {HOME_ENV} (or --home) at a folder (it is created when missing), or unset it.",
+        )
+    return folder
 
 
 def cache_dir() -> Path:

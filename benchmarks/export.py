@@ -60,7 +60,7 @@ def main() -> None:
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = threads
     session = onnxruntime.InferenceSession(
-        io.BytesIO(onnx_graph(generator, discriminator)).getvalue(),
+        io.BytesIO(onnx_graph(generator, discriminator, digest="benchmark")).getvalue(),
         options,
         providers=["CPUExecutionProvider"],
     )

@@ -5,12 +5,15 @@ the training clips' embeddings and 19 scores, and the mean training
 spectrogram. Metadata (JSON strings): the format and version, the config, the
 scaling statistics, the provenance, the score names and the reference
 segment count of length-independent scores (section 13; absent in older
-bundles). Reading never
-unpickles anything, and ``describe_bundle`` reads the metadata alone.
+bundles) and the model's digest: the SHA-256 of every tensor, which an ONNX
+export carries too, so that its two files are known to belong together, and
+which reading checks (absent in older bundles). Reading never unpickles
+anything, and ``describe_bundle`` reads the metadata alone.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,12 +64,30 @@ def _cpu_state(prefix: str, net: torch.nn.Module) -> dict[str, torch.Tensor]:
     return {f"{prefix}{k}": v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
 
 
-def write_bundle(path: Path, bundle: Bundle) -> Path:
-    """Write the bundle atomically; returns its path."""
+def bundle_tensors(bundle: Bundle) -> dict[str, torch.Tensor]:
+    """Every tensor a bundle file holds, by its name there."""
     tensors = {**_cpu_state("netG.", bundle.generator), **_cpu_state("netD.", bundle.discriminator)}
     for key in ARRAYS:
         tensors[key] = torch.from_numpy(np.ascontiguousarray(getattr(bundle, key)))
+    return tensors
+
+
+def model_digest(tensors: dict[str, torch.Tensor]) -> str:
+    """SHA-256 of the tensors (name, type, shape and bytes of each, by name): the model's
+    identity, the same whichever file or process it is worked out in."""
+    digest = hashlib.sha256()
+    for key in sorted(tensors):
+        tensor = tensors[key].detach().cpu().contiguous()
+        digest.update(f"{key}:{tensor.dtype}:{tuple(tensor.shape)};".encode())
+        digest.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
+
+
+def write_bundle(path: Path, bundle: Bundle) -> Path:
+    """Write the bundle atomically; returns its path."""
+    tensors = bundle_tensors(bundle)
     metadata = {
+        "digest": model_digest(tensors),
         "format": BUNDLE_FORMAT,
         "version": str(BUNDLE_VERSION),
         "config": json.dumps(to_dict(bundle.cfg)),
@@ -124,6 +145,8 @@ def read_bundle(path: Path) -> Bundle:
     path = Path(path)
     metadata, tensors = _read(path)
     _require_finite_tensors(path, tensors)
+    if "digest" in metadata and metadata["digest"] != model_digest(tensors):
+        raise corrupt(path, "its tensors do not match the digest it was written with")
     cfg = _config(path, metadata)
     try:
         scaling = json_object(metadata, "scaler")

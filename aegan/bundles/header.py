@@ -16,7 +16,7 @@ from pathlib import Path
 from safetensors import SafetensorError, safe_open
 
 from aegan.bundles.provenance import Provenance
-from aegan.errors import ModelError
+from aegan.errors import ModelError, why_not_a_file
 
 BUNDLE_FORMAT = "aegan-bundle"
 BUNDLE_VERSION = 1
@@ -60,9 +60,10 @@ def read_metadata(path: Path) -> dict[str, str]:
     return checked_metadata(path, metadata)
 
 
-def require_file(path: Path) -> None:
+def require_file(path: Path, hint: str | None = None) -> None:
+    """Refuse a bundle path that is not a regular file, saying what it is instead."""
     if not path.is_file():
-        raise ModelError(f"Model bundle {path} does not exist.")
+        raise ModelError(f"Model bundle {path} {why_not_a_file(path)}.", hint)
 
 
 def checked_metadata(path: Path, metadata: dict[str, str]) -> dict[str, str]:

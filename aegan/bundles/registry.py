@@ -1,7 +1,9 @@
 """Model names: the published AEGAN-AD models and every bundle trained or imported here.
 
 A model is referred to by name (``fan22``, ``ToyCar20``, a local name given at
-training time; case-insensitive) or by the path of a bundle file. Bundles live
+training time) or by the path of a bundle file. A name matches its bundle
+exactly first, then in any letter case; two bundles whose names differ only in
+case are refused as ambiguous rather than one picked. Bundles live
 in the models folder of the user cache; a published model becomes a bundle
 once its checkpoint is fetched and calibrated (``aegan fetch``).
 """
@@ -10,9 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from shlex import quote
 
 from aegan import paths
-from aegan.bundles.header import BUNDLE_SUFFIX, LocalModel, describe_bundle
+from aegan.bundles.header import BUNDLE_SUFFIX, LocalModel, describe_bundle, require_file
 from aegan.config.recipes import PublishedModel, published_models
 from aegan.dcase.facts import MACHINES, short_year
 from aegan.errors import ModelError, UsageError, did_you_mean
@@ -79,6 +82,27 @@ def local_names() -> list[str]:
     return sorted(p.name.removesuffix(BUNDLE_SUFFIX) for p in folder.glob(f"*{BUNDLE_SUFFIX}"))
 
 
+def local_path(name: str) -> Path:
+    """The bundle file of a local name exactly as spelled on disk."""
+    return paths.models_dir() / f"{name}{BUNDLE_SUFFIX}"
+
+
+def matching_local(name: str, names: list[str] | None = None) -> str | None:
+    """The local bundle a name means: the exact spelling first, else the one that matches in
+    any letter case. Two that differ only in case are ambiguous: a UsageError names both."""
+    names = local_names() if names is None else names
+    if name in names:
+        return name
+    matches = [local for local in names if local.lower() == name.lower()]
+    if len(matches) > 1:
+        files = " and ".join(str(local_path(m)) for m in matches)
+        raise UsageError(
+            f"Model name {name!r} is ambiguous: {files} differ only in letter case.",
+            f"Name one as spelled ({', '.join(matches)}), or rename or delete the other.",
+        )
+    return matches[0] if matches else None
+
+
 def _scan_local() -> tuple[list[LocalModel], list[Path]]:
     """The readable bundles of the models folder, and the files there that are not.
 
@@ -87,7 +111,7 @@ def _scan_local() -> tuple[list[LocalModel], list[Path]]:
     """
     readable, unreadable = [], []
     for name in local_names():
-        path = bundle_path(name)
+        path = local_path(name)
         model = describe_bundle(path)
         if model is None:
             unreadable.append(path)
@@ -104,7 +128,7 @@ def unreadable_note(path: Path) -> str:
     """What a listing says about a skipped file."""
     return (
         f"Skipped {path}: it is not a readable aegan model bundle "
-        f"(`aegan score --model {path} FILE` says why); delete it or make it again."
+        f"(`aegan score --model {quote(str(path))} FILE` says why); delete it or make it again."
     )
 
 
@@ -129,15 +153,12 @@ def resolve_bundle(model: str | Path) -> tuple[Path, str]:
     """(bundle path, model name) of a name or path; a clear error says how to get it."""
     if _looks_like_path(model):
         path = Path(model).expanduser()
-        if not path.is_file():
-            raise ModelError(
-                f"Model bundle {path} does not exist.", "Check the path given to --model."
-            )
+        require_file(path, "Check the path given to --model.")
         return path, path.name.removesuffix(BUNDLE_SUFFIX)
     name = str(model)
-    for local in local_names():
-        if local.lower() == name.lower():
-            return bundle_path(local), local
+    local = matching_local(name)
+    if local is not None:
+        return local_path(local), local
     known = published(name)
     if known is not None:
         raise ModelError(
@@ -214,10 +235,17 @@ def model_listing() -> tuple[list[ModelEntry], list[Path]]:
     """Every published model, then every other local bundle, with its state on disk; and
     the files of the models folder that are not readable bundles. One scan of the folder."""
     readable, unreadable = _scan_local()
-    local = {m.name.lower(): m for m in readable}
+    local = {m.name: m for m in readable}
     entries = []
     for model in PUBLISHED:
-        bundle = local.pop(model.name.lower(), None)
+        spelling = model.name if model.name in local else _case_match(model.name, local)
+        bundle = local.pop(spelling, None) if spelling else None
         entries.append(_unfetched_entry(model) if bundle is None else _bundle_entry(bundle, model))
     entries.extend(_bundle_entry(bundle, None) for bundle in local.values())
     return entries, unreadable
+
+
+def _case_match(name: str, local: dict[str, LocalModel]) -> str | None:
+    """The one local name equal to ``name`` in another letter case, or None (none, or several)."""
+    matches = [other for other in local if other.lower() == name.lower()]
+    return matches[0] if len(matches) == 1 else None

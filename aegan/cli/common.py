@@ -6,6 +6,7 @@ import functools
 import json
 import os
 import sys
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,7 +28,7 @@ from rich.progress import (
 
 from aegan.config import schema as config_mod
 from aegan.dcase.facts import MACHINES, MachineType, parse_year
-from aegan.errors import EXIT_RUNTIME, AeganError, system_failure
+from aegan.errors import EXIT_RUNTIME, AeganError, AeganWarning, system_failure
 
 console = Console()
 err_console = Console(stderr=True)
@@ -57,8 +58,11 @@ def reports_errors(func: F) -> F:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        caught: list[warnings.WarningMessage] = []
         try:
-            return func(*args, **kwargs)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", AeganWarning)
+                return func(*args, **kwargs)
         except AeganError as exc:
             if _state["debug"]:
                 err_console.print_exception()
@@ -72,8 +76,26 @@ def reports_errors(func: F) -> F:
                 err_console.print_exception()
             print_error(system_failure(exc))
             raise typer.Exit(EXIT_RUNTIME) from None
+        finally:
+            _print_warnings(caught)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _print_warnings(caught: list[warnings.WarningMessage]) -> None:
+    """The library's warnings as one note per kind (the first, and how many more alike), once
+    per run; other libraries' warnings are shown as Python shows them."""
+    kinds: dict[type, list[str]] = {}
+    for item in caught:
+        if issubclass(item.category, AeganWarning):
+            messages = kinds.setdefault(item.category, [])
+            if str(item.message) not in messages:
+                messages.append(str(item.message))
+        else:
+            warnings.showwarning(item.message, item.category, item.filename, item.lineno)
+    for first, *more in kinds.values():
+        alike = f" ({len(more)} more alike)" if more else ""
+        err_console.print(f"[yellow]Warning:[/] {first}{alike}", highlight=False)
 
 
 class RichProgress:

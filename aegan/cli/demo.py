@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from shlex import quote
 from typing import Annotated
 
 import typer
@@ -77,7 +78,7 @@ def demo(
     for label, where in files.items():
         console.print(f"  {label + ':':20s}{where}", highlight=False)
     console.print(
-        f"Next: aegan score {result.data_root}/dev_data/fan/test --model {name}\n"
+        f"Next: aegan score {quote(str(result.data_root / 'dev_data/fan/test'))} --model {name}\n"
         f"      aegan localize FILE --model {name};  aegan report",
         highlight=False,
     )

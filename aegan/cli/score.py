@@ -26,7 +26,7 @@ from aegan.cli.common import (
     reports_errors,
 )
 from aegan.cli.score_fleet import EXIT_ANOMALY, EXIT_UNREADABLE, score_many
-from aegan.cli.score_render import print_timelines, timeline_rows
+from aegan.cli.score_render import print_timelines, print_unplotted, timeline_rows
 
 if TYPE_CHECKING:
     from aegan.detector.file_scoring import RecordingScore
@@ -138,7 +138,7 @@ def score(
         typer.Option(
             "--hop",
             metavar="SECONDS",
-            help="Timeline windows start this far apart (default: one clip).",
+            help="Timeline windows start this far apart: at most one clip, the default.",
         ),
     ] = None,
     plot: Annotated[
@@ -205,6 +205,10 @@ def score(
         raise typer.BadParameter("use --json or --csv, not both")
     if timeline and whole:
         raise typer.BadParameter("use --timeline or --whole, not both")
+    if plot is not None and whole:
+        raise typer.BadParameter(
+            "--plot draws timelines, and --whole scores every file as one clip: use one"
+        )
     if score_name is not None:
         score_index(score_name)  # a wrong name fails before any work
     if hop is not None:
@@ -234,6 +238,8 @@ def score(
         )
     rows = recording_rows(outcomes, detector.threshold(name))
     unplotted = None if plot is None else _plot(outcomes, plot, detector.name or model)
+    if plot is not None:
+        print_unplotted(outcomes, detector.clip_seconds)
     if json_out:
         print_json(scores_document(detector.name, name, rows))
     elif csv_out:

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from rich.table import Table
 
-from aegan.cli.common import console
+from aegan.cli.common import console, err_console
 
 if TYPE_CHECKING:
     from aegan.detector.file_scoring import RecordingScore
@@ -64,3 +64,18 @@ def timeline_rows(row: dict) -> list[dict]:
         }
         for w in line["windows"]
     ]
+
+
+def print_unplotted(outcomes: list[RecordingScore], clip_seconds: float) -> None:
+    """A note on the files --plot drew nothing for: each was scored as one clip."""
+    from aegan.detector.file_scoring import LONG_RECORDINGS
+
+    whole = [str(o.result.path) for o in outcomes if o.timeline is None and o.result.error is None]
+    if not whole:
+        return
+    err_console.print(
+        f"[yellow]Note:[/] no timeline picture for {len(whole)} file(s) scored as one clip "
+        f"({whole[0]}{', ...' if len(whole) > 1 else ''}): files over "
+        f"{LONG_RECORDINGS * clip_seconds:.2f} s get a timeline; --timeline gives every file one.",
+        highlight=False,
+    )

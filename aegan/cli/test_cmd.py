@@ -224,7 +224,7 @@ def test(
         from aegan.owndata.folder import OwnData
         from aegan.results.assess import assess_folder
 
-        own = OwnData.at(data)  # a missing folder fails before the model loads
+        own = OwnData.at(data, train=False)  # test/ is enough; a missing folder fails first
         detector = Detector.load(machine, device=gpu, precision=precision)
         with progress_bars(transient=True) as progress:
             result = assess_folder(detector, own, out_dir=out, progress=progress)

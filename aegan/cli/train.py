@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from shlex import quote
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -67,12 +68,12 @@ def _overrides(
 def _resume_command(
     cfg: Config, name: str, gpu: str | None, data_dir: Path | None, own: OwnData | None
 ) -> str:
-    subject = ["--data", str(own.folder)] if own else [cfg.machine, "--year", cfg.short_year]
+    subject = ["--data", quote(str(own.folder))] if own else [cfg.machine, "--year", cfg.short_year]
     parts = ["aegan train", *subject, "--name", name, "--resume"]
     if gpu is not None:
         parts += ["--gpu", gpu]
     if data_dir is not None and own is None:
-        parts += ["--data-dir", str(data_dir)]
+        parts += ["--data-dir", quote(str(data_dir))]
     return " ".join(parts)
 
 
@@ -99,7 +100,7 @@ def _print_result(result: TrainResult, job: TrainJob) -> None:
     test = (
         f"aegan test {cfg.machine} --year {cfg.short_year} --model {result.name}"
         if own is None
-        else f"aegan test {result.name} --data {own.folder}"
+        else f"aegan test {result.name} --data {quote(str(own.folder))}"
     )
     console.print(
         f"Use it: {test}\n        aegan score FILE... --model {result.name}", highlight=False
@@ -316,7 +317,7 @@ def train(
     from aegan.cli.sweep import wants_sweep
     from aegan.errors import UsageError
     from aegan.model.devices import resolve_devices
-    from aegan.training import distributed
+    from aegan.training import distributed, runs
     from aegan.training.job import TrainingInterrupted, machine_job, own_job
     from aegan.training.loop import train as train_model
 
@@ -329,6 +330,8 @@ def train(
             )
         return _train_sweep(machine, year, every, data_dir, config, overrides, resume, gpu,
                             workers, scheduler)  # fmt: skip
+    if name is not None:  # an empty --name is a mistake, not a request for the default
+        runs.check_name(name)
     if data is None:
         if machine is None:
             raise UsageError(

@@ -245,7 +245,11 @@ def training_clips(root: Path | str, year: int, machine: str, train_set: str) ->
                 f"No {subset} training data for {machine} ({year}) under {root}: "
                 f"{machine_dir(root, subset, machine) / 'train'} is missing.",
                 f"Download it with `aegan fetch --data {machine} --year {short_year(year)}`"
-                + (", or use --train-set dev." if subset == "eval" else "."),
+                + (
+                    ", or train on the dev data alone: --set train_set=dev."
+                    if subset == "eval"
+                    else "."
+                ),
             )
         clips.extend(found)
     return clips

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aegan.detector.scorer import ClipScorer
-from aegan.detector.waveforms import Item, check_sample_rate, describe
+from aegan.detector.waveforms import Item, check_sample_rate, describe, recordings
 from aegan.errors import AeganError
 from aegan.progress import Progress, no_progress
 
@@ -51,6 +51,7 @@ def score_items(
     """Score many recordings in batches, with decisions; an unusable one gets its ``error``."""
     name = score or detector.score_name
     rate = check_sample_rate(sample_rate)
+    items = recordings(items)[1]
     results = [
         FileScore(Path(item) if isinstance(item, (str, Path)) else describe(item, index))
         for index, item in enumerate(items)

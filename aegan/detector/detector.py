@@ -19,14 +19,27 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from aegan.bundles.format import Bundle, read_bundle, read_bundle_config, write_bundle
+from aegan.bundles.format import (
+    Bundle,
+    bundle_tensors,
+    model_digest,
+    read_bundle,
+    read_bundle_config,
+    write_bundle,
+)
 from aegan.bundles.header import bundle_name
 from aegan.bundles.provenance import Provenance
 from aegan.config.schema import Config
 from aegan.detector import batch_scoring, timeline
 from aegan.detector.batch_scoring import FileScore
 from aegan.detector.timeline import TIMELINE_BATCH_SIZE, Timeline
-from aegan.detector.waveforms import Item, check_sample_rate, describe, is_single, waveform
+from aegan.detector.waveforms import (
+    Item,
+    check_sample_rate,
+    describe,
+    recordings,
+    waveform,
+)
 from aegan.errors import AeganError, DataError, ModelError
 from aegan.features.logmel import MelTransform, one_blas_thread
 from aegan.features.segments import Scaler, require_one_segment, segment_view
@@ -45,6 +58,9 @@ from aegan.model.scores import ClipScores, score_clips
 from aegan.model.threshold import gamma_threshold
 from aegan.progress import Progress, no_progress
 from aegan.score_names import score_index
+
+LISTED_PROBLEMS = 10
+"""An error about a list of recordings names this many of the unusable ones, then counts."""
 
 
 class Detector:
@@ -185,17 +201,18 @@ class Detector:
     ) -> float | np.ndarray:
         """Anomaly score of one recording (a float), or of a list of them (an array).
 
-        A recording is a file path (any rate; the channel ``feat.channel``) or an array of
-        samples at ``sample_rate`` (default: the model's): float, or integer
-        scaled to [-1, 1]; mono (N,) or one multi-channel recording
-        (channels, N). Higher means more anomalous; compare with
+        A recording is a file path (read at its own rate; the channel
+        ``feat.channel``) or an array (or torch tensor) of samples at
+        ``sample_rate`` (default: the model's): float, or integer scaled to
+        [-1, 1]; mono (N,) or one multi-channel recording (channels, N). Bytes,
+        open files and lists of numbers are refused with an ``InputTypeError``.
+        Higher means more anomalous; compare with
         ``threshold()``. A list is all or nothing: if any item cannot be used,
         one DataError names every such item and why, before any scoring;
         ``score_items`` scores the usable items and reports the others.
         """
         rate = check_sample_rate(sample_rate)
-        single = is_single(inputs)
-        items = [inputs] if single else list(inputs)
+        single, items = recordings(inputs)
         spectrograms, problems = [], []
         for index, item in enumerate(items):
             try:
@@ -206,9 +223,12 @@ class Detector:
                     raise
                 problems.append(exc.message)
         if problems:
+            shown = problems[:LISTED_PROBLEMS]
+            more = len(problems) - len(shown)
             raise DataError(
                 f"{len(problems)} of {len(items)} recordings cannot be scored:\n"
-                + "\n".join(f"- {p}" for p in problems),
+                + "\n".join(f"- {p}" for p in shown)
+                + (f"\n- and {more} more" if more else ""),
                 "Fix or drop them, or use score_items() to score the rest.",
             )
         values = self.score_spectrograms(spectrograms).column(score or self.score_name)
@@ -257,16 +277,21 @@ class Detector:
 
     # ------------------------------------------------------------ bundle files
 
+    def as_bundle(self) -> Bundle:
+        """What the bundle file of this detector holds."""
+        return Bundle(
+            self.cfg, self.generator, self.discriminator, self.scaler, self.train_embeddings,
+            self.train_scores, self.mean_spectrogram, self.provenance, self.reference_segments,
+        )  # fmt: skip
+
+    @property
+    def digest(self) -> str:
+        """SHA-256 of the model's tensors: what its bundle and its ONNX export carry."""
+        return model_digest(bundle_tensors(self.as_bundle()))
+
     def save(self, path: Path) -> Path:
         """Write the bundle atomically; returns its path."""
-        return write_bundle(
-            path,
-            Bundle(
-                self.cfg, self.generator, self.discriminator, self.scaler, self.train_embeddings,
-                self.train_scores, self.mean_spectrogram, self.provenance,
-                self.reference_segments,
-            ),
-        )  # fmt: skip
+        return write_bundle(path, self.as_bundle())
 
     @classmethod
     def load_file(cls, path: Path, name: str | None = None) -> Detector:

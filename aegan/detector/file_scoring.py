@@ -72,7 +72,7 @@ def score_recordings(
     ``batch_size`` applies to the files scored whole; timelines keep their own, smaller one.
     """
     if hop is not None:
-        check_hop(hop)  # a usage error, not one error per file
+        check_hop(hop, detector.clip_seconds)  # a usage error, not one error per file
     as_timeline = [wants_timeline(detector, f) if timeline is None else timeline for f in files]
     whole = [f for f, t in zip(files, as_timeline, strict=True) if not t]
     whole_results = iter(

@@ -17,7 +17,7 @@ import numpy as np
 
 from aegan.detector.batch_scoring import decision_word
 from aegan.detector.scorer import ClipScorer
-from aegan.detector.waveforms import unusable
+from aegan.detector.waveforms import InputTypeError, kind_of, unusable
 from aegan.errors import AeganError
 from aegan.features.audio import NON_FINITE, unusable_reason
 from aegan.features.stream import plan_windows, read_windows
@@ -101,6 +101,12 @@ def score_timeline(
     scored (silent, too short) is reported in its ``error``; a file that cannot
     be read raises ``AudioError`` naming it.
     """
+    if not isinstance(path, (str, Path)):
+        raise InputTypeError(
+            f"timeline() reads a file window by window; got {kind_of(path)}.",
+            "Write the samples to a file (soundfile.write) and pass its path, "
+            "or score them as one clip with score().",
+        )
     name = score or detector.score_name
     feat = detector.cfg.feat
     seconds = detector.clip_seconds

@@ -16,6 +16,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from torch import nn
 from aegan.detector.detector import Detector
 from aegan.errors import UsageError
 from aegan.export.onnx_scorer import (
+    DIGEST_KEY,
     FORMAT_VERSION,
     INPUT_NAME,
     OUTPUT_NAMES,
@@ -87,8 +89,9 @@ def export_onnx(detector: Detector, out: Path, *, overwrite: bool = False) -> Ex
         raise UsageError(
             f"{existing[0]} exists already.", "Pass --force to replace it, or choose --out."
         )
-    graph = onnx_graph(detector.generator, detector.discriminator)
-    arrays = sidecar_arrays(detector)
+    digest = detector.digest
+    graph = onnx_graph(detector.generator, detector.discriminator, digest)
+    arrays = sidecar_arrays(detector, digest)
     with atomic_path(out) as tmp_graph, atomic_path(sidecar, ".npz") as tmp_sidecar:
         tmp_graph.write_bytes(graph)
         with tmp_sidecar.open("wb") as handle:
@@ -96,8 +99,9 @@ def export_onnx(detector: Detector, out: Path, *, overwrite: bool = False) -> Ex
     return ExportedFiles(out, sidecar, detector.score_name, detector.threshold())
 
 
-def onnx_graph(generator: Generator, discriminator: Discriminator) -> bytes:
-    """The serialised graph, weights inside, with a dynamic batch axis."""
+def onnx_graph(generator: Generator, discriminator: Discriminator, digest: str) -> bytes:
+    """The serialised graph, weights inside, with a dynamic batch axis; its metadata holds the
+    model's digest, which the sidecar holds too."""
     import onnx
 
     net = generator.config
@@ -118,12 +122,13 @@ def onnx_graph(generator: Generator, discriminator: Discriminator) -> bytes:
         )
     model = program.model_proto
     model.doc_string = f"AEGAN-AD segment network, isize {net.isize}; see the sidecar .npz"
+    onnx.helper.set_model_props(model, {DIGEST_KEY: digest})
     buffer = io.BytesIO()
     onnx.save_model(model, buffer)
     return buffer.getvalue()
 
 
-def sidecar_arrays(detector: Detector) -> dict[str, np.ndarray]:
+def sidecar_arrays(detector: Detector, digest: str) -> dict[str, np.ndarray]:
     """Metadata (as one JSON string) and the arrays of the log-mel and the D scores."""
     cfg = detector.cfg
     train = detector.train_embeddings.astype(np.float64)
@@ -133,6 +138,7 @@ def sidecar_arrays(detector: Detector) -> dict[str, np.ndarray]:
     meta = {
         "format": FORMAT_VERSION,
         "model": detector.name,
+        "digest": digest,
         "year": cfg.year,
         "machine": cfg.machine,
         "score": detector.score_name,
@@ -162,12 +168,15 @@ def sidecar_arrays(detector: Detector) -> dict[str, np.ndarray]:
 
 @contextmanager
 def _quiet_exporter() -> Iterator[None]:
-    """The exporter logs notes (e.g. on torchvision's absence) that are not the user's concern."""
+    """The exporter logs notes (e.g. on torchvision's absence) and torch's own deprecation of
+    ``LeafSpec`` warns from inside it: neither is the user's concern. Other warnings pass."""
     logger = logging.getLogger("torch.onnx")
     level = logger.level
     logger.setLevel(logging.ERROR)
     try:
-        yield
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=r".*\bLeafSpec\b", category=FutureWarning)
+            yield
     finally:
         logger.setLevel(level)
 

@@ -5,8 +5,14 @@ The reference scorer of ``aegan export`` (aegan/export/onnx_export.py). Reads
 16 kHz waveform -> dB log-mel (docs/method.md section 2) -> scaled segments ->
 the graph's per-segment distances and critic embeddings -> the chosen score
 pooled per clip (section 5) -> the decision against the stored threshold
-(section 9). Nothing here imports torch, so this file may be copied beside
-the two exported files on a device that only has numpy and onnxruntime.
+(section 9). Nothing here imports torch: a device needs aegan's core
+packages, numpy and onnxruntime, not PyTorch.
+
+Both files carry the model's digest, and a scorer refuses a pair whose
+digests differ (another model's thresholds would decide in silence).
+Waveforms go through the Detector's input checks (``model.inputs``): integer
+samples scaled, NaN, silence and samples far beyond ±1 refused, and a shape
+other than (N,) or (channels, N) refused before anything is copied.
 """
 
 from __future__ import annotations
@@ -14,10 +20,12 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from aegan.errors import AeganError, ModelError
+from aegan.detector.waveforms import array_waveform, describe, recordings
+from aegan.errors import AeganError, AudioError, ModelError, first_line, why_not_a_file
 from aegan.model.reference import rescaled_sums
 from aegan.score_names import (
     DISTANCES,
@@ -27,7 +35,9 @@ from aegan.score_names import (
     nan_to_max,
 )
 
-FORMAT_VERSION = 2  # 2: sum-pooled scores relative to the reference clip (reference_segments)
+FORMAT_VERSION = 3  # 3: the model's digest in both files; 2: sums relative to the reference clip
+DIGEST_KEY = "aegan_digest"
+"""The ONNX graph's metadata entry holding the model's digest (the sidecar's meta has it too)."""
 INPUT_NAME = "segments"
 OUTPUT_NAMES = ("distances", "embedding")
 AMIN = 1e-10  # librosa's floor before the log, as aegan/features/logmel.py
@@ -100,21 +110,20 @@ class OnnxScorer:
         sidecar = onnx_path.with_suffix(".npz")
         for path in (onnx_path, sidecar):
             if not path.is_file():
-                raise ModelError(f"No exported model file at {path}.", "Run `aegan export` first.")
-        with np.load(sidecar, allow_pickle=False) as arrays:
-            self.meta = json.loads(str(arrays["meta"]))
-            self.arrays = {name: arrays[name] for name in arrays.files if name != "meta"}
-        if self.meta.get("format") != FORMAT_VERSION:
+                raise ModelError(
+                    f"The exported model file {path} {why_not_a_file(path)}.",
+                    "Run `aegan export` first; it writes NAME.onnx and NAME.npz side by side.",
+                )
+        self.path = onnx_path
+        self.meta, self.arrays = _read_sidecar(sidecar)
+        self.session = _session(onnxruntime, onnx_path, threads)
+        graph_digest = self.session.get_modelmeta().custom_metadata_map.get(DIGEST_KEY)
+        if graph_digest != self.meta.get("digest"):
             raise ModelError(
-                f"{sidecar} is of export format {self.meta.get('format')}, not {FORMAT_VERSION}.",
-                "Export the model again with this version of aegan.",
+                f"{onnx_path} and {sidecar} are not of one model: their digests differ "
+                f"({str(graph_digest)[:12]} and {str(self.meta.get('digest'))[:12]}).",
+                "Keep the .onnx and .npz of one export together, or export the model again.",
             )
-        options = onnxruntime.SessionOptions()
-        if threads:
-            options.intra_op_num_threads = threads
-        self.session = onnxruntime.InferenceSession(
-            str(onnx_path), options, providers=["CPUExecutionProvider"]
-        )
 
     @property
     def score_name(self) -> str:
@@ -136,9 +145,11 @@ class OnnxScorer:
         """Per-segment distances (S, 5) and critic embeddings (S, E) of a raw dB log-mel."""
         frames, hop = self.meta["segment_frames"], self.meta["segment_hop"]
         if spectrogram.shape[1] < frames:
-            raise AeganError(
-                f"A spectrogram of {spectrogram.shape[1]} frames is shorter than one "
-                f"{frames}-frame model input."
+            seconds = frames * self.meta["hop_length"] / self.meta["sample_rate"]
+            raise AudioError(
+                f"A recording of {spectrogram.shape[1]} frames is too short for {self.path}: "
+                f"one model input is {frames} frames.",
+                f"Score recordings of at least {seconds:.2f} s.",
             )
         scaler = self.meta["scaler"]
         centre, half = (scaler["max"] + scaler["min"]) / 2, (scaler["max"] - scaler["min"]) / 2
@@ -181,7 +192,13 @@ class OnnxScorer:
         return scores
 
     def score_waveforms(self, waves: Sequence[np.ndarray], score: str | None = None) -> np.ndarray:
-        return self.score_spectrograms([self.spectrogram(w) for w in waves], score)
+        """One score per mono waveform at the model's sample rate, each checked as the
+        Detector checks arrays; a waveform it cannot use raises naming it."""
+        single, items = recordings(waves)
+        checked = [
+            array_waveform(w, describe(w, None if single else i)) for i, w in enumerate(items)
+        ]
+        return self.score_spectrograms([self.spectrogram(w) for w in checked], score)
 
     def decide(self, values: np.ndarray) -> np.ndarray:
         """Anomalous where the chosen score exceeds the stored threshold."""
@@ -206,3 +223,46 @@ class OnnxScorer:
         reach = np.maximum(values[0], self.arrays["lof_k_distance"][index[0]])
         lrd = 1.0 / (reach.mean() + LRD_EPSILON)
         return float(np.mean(self.arrays["lof_lrd"][index[0]] / lrd))
+
+
+SIDECAR_ARRAYS = ("mel_basis", "embedding_mean", "embedding_precision", "train_unit_embeddings",
+                  "lof_k_distance", "lof_lrd")  # fmt: skip
+
+
+def _read_sidecar(sidecar: Path) -> tuple[dict, dict[str, np.ndarray]]:
+    """The sidecar's metadata and arrays, checked to be an export of this format."""
+    try:
+        with np.load(sidecar, allow_pickle=False) as arrays:
+            meta = json.loads(str(arrays["meta"]))
+            found = {name: arrays[name] for name in arrays.files if name != "meta"}
+    except (OSError, ValueError, KeyError, EOFError) as exc:  # a damaged zip is an OSError
+        raise ModelError(
+            f"Cannot read {sidecar} as the numbers of an aegan export: {first_line(exc)}.",
+            "The file is damaged or not an aegan export: export the model again.",
+        ) from None
+    missing = [name for name in SIDECAR_ARRAYS if name not in found]
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT_VERSION or missing:
+        written = meta.get("format") if isinstance(meta, dict) else None
+        raise ModelError(
+            f"{sidecar} is of export format {written}, not {FORMAT_VERSION}"
+            + (f" (it lacks {', '.join(missing)})" if missing else "")
+            + ".",
+            "Export the model again with this version of aegan.",
+        )
+    return meta, found
+
+
+def _session(onnxruntime: Any, onnx_path: Path, threads: int | None) -> Any:
+    """An onnxruntime session of the graph; a ModelError naming the file if it will not load."""
+    options = onnxruntime.SessionOptions()
+    if threads:
+        options.intra_op_num_threads = threads
+    try:
+        return onnxruntime.InferenceSession(
+            str(onnx_path), options, providers=["CPUExecutionProvider"]
+        )
+    except Exception as exc:  # onnxruntime's errors derive from Exception alone
+        raise ModelError(
+            f"Cannot load the ONNX graph {onnx_path}: {first_line(exc)}.",
+            "The file is damaged or not an aegan export: export the model again.",
+        ) from None

@@ -2,24 +2,26 @@
 
 Samples come out as librosa reads them: mono float32 at the feature rate, from
 the channel the config names (``feat.channel``: the mean of all channels, or
-one of them, as DCASE 2026's near microphone).
-Torch is imported only to resample a file recorded at another rate, so that
-preparing a DCASE data set (all 16 kHz) never loads it.
+one of them, as DCASE 2026's near microphone); a file recorded at another
+rate is resampled with soxr (no torch import).
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
+import soxr
 
 from aegan.config.schema import MIX, Channel
 from aegan.dcase.clips import AUDIO_SUFFIXES
-from aegan.errors import AudioError, DataError
+from aegan.errors import AeganWarning, AudioError, DataError, why_not_a_file
+from aegan.features.opening import open_failure, unreadable, wav_data_shortfall
 from aegan.files import is_utf8_name, printable
 
 
@@ -38,43 +40,13 @@ class AudioInfo:
         return self.samples / self.sample_rate if self.sample_rate else 0.0
 
 
-def unreadable(path: Path | str, reason: str) -> AudioError:
-    """The one message for a file that cannot be read as audio, with what to do."""
-    return AudioError(
-        f"Cannot read {path} as audio: {reason.rstrip('.')}.",
-        "Check that it is a WAV or FLAC file (re-download or re-export it), or remove it.",
-    )
-
-
 def resampled_length(samples: int, orig_rate: int, new_rate: int) -> int:
-    """Length torchaudio's resampler returns: ceil(samples * new / orig)."""
+    """Length ``resample`` returns: samples * new / orig rounded, halves up (soxr's rule)."""
     if orig_rate == new_rate:
         return samples
     gcd = math.gcd(orig_rate, new_rate)
     orig, new = orig_rate // gcd, new_rate // gcd
-    return -(-samples * new // orig)
-
-
-def wav_data_shortfall(path: Path) -> tuple[int, int] | None:
-    """(declared, present) byte counts of a RIFF/WAVE data chunk that ends early, else None.
-
-    libsndfile quietly reports the frames that are present, so a download cut
-    short would pass as a shorter clip; the chunk header tells the truth.
-    """
-    with open(path, "rb") as fh:
-        if fh.read(12)[8:12] != b"WAVE":
-            return None
-        size = path.stat().st_size
-        while True:
-            header = fh.read(8)
-            if len(header) < 8:
-                return None
-            chunk_id, chunk_size = header[:4], int.from_bytes(header[4:], "little")
-            if chunk_id == b"data":
-                present = size - fh.tell()
-                unknown = chunk_size in (0, 0xFFFFFFFF)  # streaming writers leave it open
-                return None if unknown or chunk_size <= present else (chunk_size, present)
-            fh.seek(chunk_size + (chunk_size & 1), 1)
+    return (2 * samples * new + orig) // (2 * orig)
 
 
 def probe(path: Path | str, sample_rate: int) -> AudioInfo:
@@ -89,7 +61,9 @@ def probe(path: Path | str, sample_rate: int) -> AudioInfo:
     try:
         info = sf.info(str(path))
     except (sf.LibsndfileError, RuntimeError, OSError) as exc:
-        raise unreadable(path, str(exc).strip() or type(exc).__name__) from None
+        raise open_failure(path, exc) from None
+    if info.samplerate <= 0:
+        raise unreadable(path, f"its header gives a sample rate of {info.samplerate} Hz")
     if info.frames <= 0:
         raise unreadable(path, "it holds no samples")
     shortfall = wav_data_shortfall(path) if info.format == "WAV" else None
@@ -142,36 +116,85 @@ def read_audio(
     try:
         data, rate = sf.read(str(path), dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, OSError) as exc:
-        raise unreadable(path, str(exc).strip() or type(exc).__name__) from None
+        raise open_failure(path, exc) from None
     if data.shape[0] < info.samples:
         raise unreadable(path, f"it is truncated ({data.shape[0]} of {info.samples} samples read)")
     mono = pick_channel(data, channel, str(path))
     _require_usable(path, mono)  # the channel read: the other may be silent or broken
-    if rate != sample_rate:
-        mono = resample(mono, rate, sample_rate)
-    return np.ascontiguousarray(mono, dtype=np.float32)
+    return np.ascontiguousarray(to_model_rate(mono, rate, sample_rate, str(path)), np.float32)
+
+
+class BandLimitedWarning(AeganWarning):
+    """A recording made below the model's rate: its top frequencies are missing."""
+
+
+class LoudSamplesWarning(AeganWarning):
+    """Float samples beyond full scale (within ``MAX_PEAK``): scores run high."""
+
+
+def to_model_rate(mono: np.ndarray, rate: int, sample_rate: int, what: str) -> np.ndarray:
+    """Mono samples resampled from ``rate`` to the model's ``sample_rate``; a recording made
+    below it is scored with a warning, since it lacks the model's top frequencies."""
+    if rate < sample_rate:
+        warnings.warn(
+            BandLimitedWarning(
+                f"{what} was recorded at {rate} Hz, below the model's {sample_rate} Hz: it has "
+                f"nothing above {rate // 2} Hz, so its score runs high and its decision is "
+                "less reliable."
+            ),
+            stacklevel=2,
+        )
+    warn_if_loud(mono, what)
+    return mono if rate == sample_rate else resample(mono, rate, sample_rate)
+
+
+def warn_if_loud(mono: np.ndarray, what: str) -> None:
+    """Warn about float samples beyond full scale that ``unusable_reason`` lets through."""
+    peak = float(np.abs(mono).max()) if mono.size else 0.0
+    if 1.0 + PEAK_TOLERANCE < peak <= MAX_PEAK:
+        warnings.warn(
+            LoudSamplesWarning(
+                f"{what} has samples beyond ±1 (peak {peak:.3g}): it is scored as it is, but a "
+                "recording louder than full scale scores high."
+            ),
+            stacklevel=2,
+        )
 
 
 def resample(mono: np.ndarray, rate: int, sample_rate: int) -> np.ndarray:
-    """Mono samples from ``rate`` to ``sample_rate`` with torchaudio's resampler."""
-    # torch only here: a data set at the feature rate is read without importing it
-    import torch
-    import torchaudio.functional as AF
+    """Mono samples from ``rate`` to ``sample_rate`` with soxr at its very high quality.
 
-    return AF.resample(torch.from_numpy(np.ascontiguousarray(mono)), rate, sample_rate).numpy()
+    Its transition band is narrow: a 16 -> 48 -> 16 kHz round trip keeps the top
+    mel bands within a fraction of a dB, where torchaudio's default filter lost
+    several dB there, and scores moved with it (``benchmarks/resampling.py``;
+    docs/method.md section 1).
+    """
+    return soxr.resample(np.ascontiguousarray(mono, np.float32), rate, sample_rate, quality="VHQ")
 
 
 NON_FINITE = "its samples include NaN or infinity"
 
+MAX_PEAK = 4.0
+"""Float samples beyond this (12 dB over full scale) are not audio scaled to ±1: refused."""
+PEAK_TOLERANCE = 1e-3
+"""A float recording may overshoot ±1 this little (rounding, resampling) without a warning."""
+
 
 def unusable_reason(samples: np.ndarray) -> str | None:
-    """Why no score means anything for these samples (empty, non-finite, silent), or None."""
+    """Why no score means anything for these samples (empty, non-finite, silent, far beyond
+    ±1), or None. One sample is left to the length check: it is too short, not silent."""
     if samples.size == 0:
         return "it holds no samples"
     if not np.isfinite(samples).all():
         return NON_FINITE
-    if bool((samples == samples.flat[0]).all()):
+    if samples.size > 1 and bool((samples == samples.flat[0]).all()):
         return f"it is digital silence (every sample is {float(samples.flat[0]):g})"
+    peak = float(np.abs(samples).max())
+    if peak > MAX_PEAK:
+        return (
+            f"its samples exceed ±1 (peak {peak:.3g}), so they are not audio scaled to "
+            "full scale (float samples lie within ±1)"
+        )
     return None
 
 
@@ -182,10 +205,17 @@ def _require_usable(path: Path, data: np.ndarray) -> None:
     """
     reason = unusable_reason(data)
     if reason is not None:
-        raise AudioError(
-            f"{path} is unusable: {reason}.",
-            "Check the recording or the program that wrote it; such a file cannot be scored.",
+        raise AudioError(f"{path} is unusable: {reason}.", unusable_hint(reason))
+
+
+def unusable_hint(reason: str) -> str:
+    """What to do about samples ``unusable_reason`` refused."""
+    if reason.startswith("its samples exceed"):
+        return (
+            "Scale the samples to ±1 (int16 values stored as float: divide by 32768), "
+            "or write the file as PCM."
         )
+    return "Check the recording or the program that wrote it; such a file cannot be scored."
 
 
 def _is_audio(path: Path) -> bool:
@@ -209,7 +239,7 @@ def find_audio_files(inputs: Sequence[str | Path]) -> list[Path]:
         elif any(ch in text for ch in "*?["):
             matches = sorted(p for p in _glob(path) if _is_audio(p))
         else:
-            raise DataError(f"{text} does not exist.", "Check the path.")
+            raise DataError(f"{text} {why_not_a_file(path)}.", "Check the path.")
         if not matches:
             raise DataError(
                 f"No .wav or .flac files in {text}.",

@@ -22,9 +22,9 @@ from aegan.features.audio import (
     pick_channel,
     probe,
     require_channel,
-    resample,
-    unreadable,
+    to_model_rate,
 )
+from aegan.features.opening import open_failure
 
 
 @dataclass(frozen=True)
@@ -67,9 +67,9 @@ def plan_windows(
 
     A file without the ``channel`` read is refused here, before any window is read.
     """
+    check_hop(hop_seconds, window_seconds)
     info = probe(path, sample_rate)
     require_channel(info.channels, channel, str(path))
-    check_hop(hop_seconds)
     first, stop = stretch(info, start, end)
     length = round(window_seconds * info.sample_rate)
     hop = max(1, round(hop_seconds * info.sample_rate))
@@ -77,13 +77,26 @@ def plan_windows(
     return WindowPlan(info=info, starts=starts, length=min(length, stop - first))
 
 
-def check_hop(hop_seconds: float) -> None:
-    """Refuse a hop between windows that is not a positive, finite number of seconds."""
+def check_hop(hop_seconds: float, window_seconds: float | None = None) -> None:
+    """Refuse a hop between windows that is not a positive, finite number of seconds, or
+    (given the window's length) one longer than a window: the stretch between two windows
+    would go unscored, and an anomaly there unseen."""
     if not (hop_seconds > 0 and np.isfinite(hop_seconds)):
         raise UsageError(
             f"The hop must be a positive number of seconds, not {hop_seconds!r}.",
             "Give e.g. --hop 5 for windows starting every 5 seconds.",
         )
+    if window_seconds is not None and hop_seconds > window_seconds + HOP_TOLERANCE:
+        raise UsageError(
+            f"The hop ({hop_seconds:g} s) is longer than a window ({window_seconds:.2f} s): "
+            f"{hop_seconds - window_seconds:.2f} s after every window would go unscored, so "
+            "an anomaly there could pass unseen.",
+            f"Give --hop {window_seconds:.2f} or less (the default is one window).",
+        )
+
+
+HOP_TOLERANCE = 1e-6
+"""Seconds a hop may exceed the window by (a rounded --hop of exactly one window)."""
 
 
 def stretch(info: AudioInfo, start: float | None, end: float | None) -> tuple[int, int]:
@@ -114,9 +127,9 @@ def read_stretch(
             f"Cannot read {fh.name}: it ended early ({data.shape[0]} of {length} samples)."
         )
     mono = pick_channel(data, channel, str(fh.name))
-    if fh.samplerate != sample_rate:
-        mono = resample(mono, fh.samplerate, sample_rate)
-    return np.ascontiguousarray(mono, dtype=np.float32)
+    return np.ascontiguousarray(
+        to_model_rate(mono, fh.samplerate, sample_rate, fh.name), np.float32
+    )
 
 
 def read_windows(
@@ -133,7 +146,7 @@ def read_windows(
                     [read_stretch(fh, int(s), plan.length, sample_rate, channel) for s in starts],
                 )
     except (sf.LibsndfileError, RuntimeError, OSError) as exc:
-        raise unreadable(path, str(exc).strip() or type(exc).__name__) from None
+        raise open_failure(path, exc) from None
 
 
 def read_part(
@@ -150,4 +163,4 @@ def read_part(
         with sf.SoundFile(str(path)) as fh:
             return read_stretch(fh, first, stop - first, sample_rate, channel)
     except (sf.LibsndfileError, RuntimeError, OSError) as exc:
-        raise unreadable(path, str(exc).strip() or type(exc).__name__) from None
+        raise open_failure(path, exc) from None

@@ -34,8 +34,9 @@ class OwnData:
     folder: Path
 
     @classmethod
-    def at(cls, folder: Path | str) -> OwnData:
-        """The data set at ``folder``; a clear error when the folder or its train/ is missing."""
+    def at(cls, folder: Path | str, *, train: bool = True) -> OwnData:
+        """The data set at ``folder``; a clear error when the folder, or (``train``: to train
+        on it) its train/, is missing. Testing needs test/ alone (``test_clips`` checks it)."""
         path = Path(folder).expanduser()
         if not path.is_dir():
             raise DataError(
@@ -43,7 +44,7 @@ class OwnData:
                 "Pass --data DIR, a folder holding train/ (normal recordings) and optionally "
                 "test/normal/ and test/anomaly/.",
             )
-        if not (path / "train").is_dir():
+        if train and not (path / "train").is_dir():
             raise DataError(
                 f"{path} has no train/ folder.",
                 f"Put the normal recordings to train on in {path / 'train'} (any names, "

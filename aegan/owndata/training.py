@@ -10,6 +10,7 @@ weights (fine-tuning), which needs the same network settings.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from aegan.dcase.clips import Clip
 from aegan.dcase.facts import MachineType, edition
 from aegan.detector.detector import Detector
 from aegan.errors import DataError, UsageError
-from aegan.features.audio import probe
+from aegan.features.audio import AudioInfo, BandLimitedWarning, probe
 from aegan.features.cache import FeatureSet, load_or_compute
 from aegan.features.logmel import frame_count
 from aegan.features.segments import shortest_seconds
@@ -92,25 +93,51 @@ def check_audio_amount(clips: Sequence[Clip], cfg: Config, folder: Path) -> None
     was found.
     """
     feat, batch = cfg.feat, cfg.train.batch_size
-    frames = [frame_count(probe(c.path, feat.sample_rate).target_samples, feat.hop_length)
-              for c in clips]  # fmt: skip
+    infos = [probe(c.path, feat.sample_rate) for c in clips]
+    _warn_band_limited(infos, feat.sample_rate, folder)
+    frames = [frame_count(info.target_samples, feat.hop_length) for info in infos]
     counts = [segment_count(f, feat) for f in frames]
     usable = [n for n in counts if n > 0]
     segments = sum(counts)
     if len(usable) >= MIN_TRAINING_CLIPS and segments >= batch:
         return
+    if len(usable) >= MIN_TRAINING_CLIPS:  # enough recordings: the segments are what is short
+        raise DataError(
+            f"Too little audio in {folder / 'train'}: its {len(usable)} recordings give "
+            f"{segments} segments (model inputs of {feat.segment_frames} frames), fewer than one "
+            f"training batch of {batch}.",
+            "Add normal recordings (or longer ones), or train with a smaller batch: "
+            f"--set train.batch_size={_fitting_batch(segments)}.",
+        )
     seconds = sum(frames) * feat.hop_length / feat.sample_rate
     need_frames = batch * feat.segment_hop + MIN_TRAINING_CLIPS * (feat.segment_frames - 1)
     need_seconds = need_frames * feat.hop_length / feat.sample_rate
     raise DataError(
         f"Too little audio in {folder / 'train'}: {len(clips)} recording(s), {seconds:.1f} s in "
-        f"all, {len(usable)} of them long enough ({segments} segments). Training needs at least "
+        f"all, {len(usable)} of them long enough. Training needs at least "
         f"{MIN_TRAINING_CLIPS} recordings of at least {shortest_seconds(feat):.2f} s each and "
         f"about {need_seconds:.0f} s in all (one batch of {batch} segments).",
-        "Add normal recordings (or cut long ones into pieces of about 10 s)"
-        + ("." if len(usable) < MIN_TRAINING_CLIPS else
-           f", or train with a smaller batch: --set train.batch_size={_fitting_batch(segments)}."),
-    )  # fmt: skip
+        "Add normal recordings (or cut long ones into pieces of about 10 s).",
+    )
+
+
+def _warn_band_limited(infos: Sequence[AudioInfo], rate: int, folder: Path) -> None:
+    """Warn once when training recordings were made below the model's rate: the model would
+    learn that its top band is empty, and full-band recordings would score as anomalous."""
+    low = [info for info in infos if info.sample_rate < rate]
+    if not low:
+        return
+    lowest = min(info.sample_rate for info in low)
+    warnings.warn(
+        BandLimitedWarning(
+            f"{len(low)} of the {len(infos)} training recordings in {folder / 'train'} were "
+            f"recorded below the model's {rate} Hz (the first: {low[0].path.name} at "
+            f"{low[0].sample_rate} Hz): the model learns that nothing lies above {lowest // 2} "
+            f"Hz, so recordings of the full band will score high. Record at {rate} Hz, or "
+            f"train at their rate: --set feat.sample_rate={lowest}."
+        ),
+        stacklevel=2,
+    )
 
 
 def _fitting_batch(segments: int) -> int:

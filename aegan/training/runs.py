@@ -162,6 +162,14 @@ def default_name(cfg: Config, now: datetime | None = None, base: str | None = No
 
 
 def check_name(name: str) -> None:
+    """Refuse a model name that is empty, has characters a file name or shell would trip on, or
+    is a published model's."""
+    if not name.strip():
+        raise UsageError(
+            f"The model name is empty ({name!r}).",
+            "Give --name NAME, or leave --name out for the default "
+            "(<machine><yy>-<date>-<time>, or <data folder>-<date>-<time>).",
+        )
     if not NAME_PATTERN.match(name):
         raise UsageError(
             f"Invalid model name {name!r}.",

@@ -91,6 +91,7 @@ def test_unscored_training_clips_may_be_nan_but_infinity_is_refused(small_bundle
     with safe_open(str(small_bundle), framework="pt") as fh:
         metadata = dict(fh.metadata())
         tensors = {key: fh.get_tensor(key) for key in fh.keys()}  # noqa: SIM118
+    metadata.pop("digest")  # tensors edited by hand: as a bundle written before digests
     tensors["train_scores"][1:3] = float("nan")  # rows outside the threshold subset
     save_file(tensors, str(tmp_path / "subset.safetensors"), metadata=metadata)
     assert read_bundle(tmp_path / "subset.safetensors").train_scores.shape[0] > 3
@@ -98,3 +99,17 @@ def test_unscored_training_clips_may_be_nan_but_infinity_is_refused(small_bundle
     save_file(tensors, str(tmp_path / "inf.safetensors"), metadata=metadata)
     with pytest.raises(ModelError, match="its tensor train_scores holds NaN or infinity"):
         read_bundle(tmp_path / "inf.safetensors")
+
+
+def test_a_bundle_whose_tensors_changed_after_writing_is_refused(small_bundle, tmp_path):
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+
+    with safe_open(str(small_bundle), framework="pt") as fh:
+        metadata = dict(fh.metadata())
+        tensors = {key: fh.get_tensor(key) for key in fh.keys()}  # noqa: SIM118
+    tensors["train_scores"][0, 0] += 1.0  # a finite, plausible edit: only the digest tells
+    save_file(tensors, str(tmp_path / "edited.safetensors"), metadata=metadata)
+    with pytest.raises(ModelError, match="its tensors do not match the digest it was written"):
+        read_bundle(tmp_path / "edited.safetensors")
+    assert read_bundle(small_bundle).train_scores.shape == tensors["train_scores"].shape

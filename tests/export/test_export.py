@@ -142,3 +142,21 @@ def test_export_command_writes_both_files_and_reports_them(
     assert out.read_bytes() == files.onnx.read_bytes() and sidecar_path(out).is_file()
     again = runner.invoke(app, ["fan-small", "--out", str(out)])
     assert again.exit_code == 2 and "--force" in again.output
+
+
+def test_export_silences_torch_leafspec_deprecation_and_nothing_else():
+    import warnings
+
+    from torch.utils import _pytree
+
+    from aegan.export.onnx_export import _quiet_exporter
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _pytree.LeafSpec()  # torch's own deprecation, as its exporter triggers it
+        with _quiet_exporter():
+            _pytree.LeafSpec()
+            warnings.warn("another FutureWarning", FutureWarning, stacklevel=1)
+    messages = [str(w.message) for w in caught]
+    assert len(messages) == 2 and "LeafSpec" in messages[0]
+    assert messages[1] == "another FutureWarning"

@@ -3,6 +3,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from aegan.config.schema import FeatureConfig
 from aegan.errors import AudioError
@@ -113,3 +115,26 @@ def test_non_finite_samples_and_digital_silence_are_unusable(tmp_path, samples, 
     sf.write(str(path), samples.astype(np.float32), 16000, subtype="FLOAT")
     with pytest.raises(AudioError, match=f"{path.name} is unusable: .*{reason}"):
         read_audio(path, 16000)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    samples=st.integers(1, 50000),
+    rates=st.sampled_from(
+        [
+            (44100, 16000),
+            (48000, 16000),
+            (8000, 16000),
+            (22050, 16000),
+            (16000, 44100),
+            (96000, 16000),
+            (11025, 16000),
+        ]
+    ),
+)
+def test_the_length_a_header_promises_is_the_length_resampling_gives(samples, rates):
+    """Timelines plan windows from headers alone: the promised length must be exact."""
+    from aegan.features.audio import resample, resampled_length
+
+    wave = np.full(samples, 0.1, np.float32)
+    assert len(resample(wave, *rates)) == resampled_length(samples, *rates)

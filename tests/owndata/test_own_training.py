@@ -85,8 +85,8 @@ def test_too_little_audio_says_how_much_is_needed_and_how_much_was_found(tmp_pat
     small = load_config(22, "fan", overrides=[*SMALL_NET, "train.batch_size=64"])
     check_audio_amount(clips, small, data.folder)  # 6 x 63 segments of 32 frames: enough
     large = load_config(22, "fan", overrides=[*SMALL_NET, "train.batch_size=512"])
-    with pytest.raises(DataError, match=r"6 recording\(s\), 18\.0 s in all, 6 of them long "
-                       r"enough \(378 segments\)") as caught:  # fmt: skip
+    with pytest.raises(DataError, match=r"its 6 recordings give 378 segments \(model inputs of "
+                       r"32 frames\), fewer than one training batch of 512") as caught:  # fmt: skip
         check_audio_amount(clips, large, data.folder)
     assert "--set train.batch_size=256" in (caught.value.hint or "")
     with pytest.raises(DataError, match=r"at least 5 recordings") as caught:
