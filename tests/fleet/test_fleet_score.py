@@ -125,4 +125,4 @@ def test_manifest_rows_carry_their_model_and_source(recordings, installed_bundle
     for row in table.to_pylist():
         by_source.setdefault(row["source"], []).append(row)
     assert [len(by_source[s]) for s in ("mic-a", "mic-b", "mic-c")] == [4, 1, 1]
-    assert by_source["mic-c"][0]["error"].startswith(f"Cannot read {recordings / 'missing.wav'}")
+    assert by_source["mic-c"][0]["error"].startswith(f"{recordings / 'missing.wav'} does not exist")
