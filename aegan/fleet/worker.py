@@ -23,7 +23,6 @@ from aegan.fleet.chunks import Chunk, ScoreSettings
 from aegan.fleet.inputs import Entry, ModelRef
 from aegan.fleet.parts import write_part
 from aegan.model.devices import resolve_device
-from aegan.model.precision import check_precision
 from aegan.paths import file_digests
 
 _detectors: dict[tuple[str, str, str, str], Detector] = {}
@@ -51,9 +50,7 @@ def cached_detector(model: ModelRef, device: torch.device, precision: str) -> De
                     f"The bundle {model.path} of model {model.name} changed during the run.",
                     "Run the command again: the new bundle's results go to new parts.",
                 )
-            detector = Detector.load_file(model.path, model.name).to(device)
-            detector.precision = check_precision(precision, device)
-            _detectors[key] = detector
+            _detectors[key] = Detector.load(model.path, device=device, precision=precision)
     return _detectors[key]
 
 
